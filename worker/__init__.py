@@ -1,0 +1,1 @@
+"""The GPU worker: one preloaded SDXL pipeline behind a gRPC ImageService."""

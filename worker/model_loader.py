@@ -1,0 +1,129 @@
+"""Chooses and loads the pipeline: a diffusers folder, a single .safetensors checkpoint, or the demo model."""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from diffusers import StableDiffusionXLPipeline
+from diffusers.utils import logging as diffusers_logging
+from transformers.utils import logging as transformers_logging
+
+import worker.offline  # noqa: F401  (must run before diffusers is imported)
+from worker.checkpoint import BUNDLED_SDXL_CONFIG_DIR, CheckpointError, check_sdxl_checkpoint, check_sdxl_folder
+from worker.demo_model import DEMO_MODEL_NAME, demo_model_dir
+from worker.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+# Loading bars are noise in a service log.
+diffusers_logging.disable_progress_bar()
+transformers_logging.disable_progress_bar()
+
+# SDXL base's defaults, as the original project used them; the demo model keeps guidance but runs fewer steps.
+SDXL_DEFAULT_STEPS = 30
+DEMO_DEFAULT_STEPS = 20
+DEFAULT_GUIDANCE_SCALE = 7.0
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """The values the worker fills in for a request that leaves them unset."""
+
+    width: int
+    height: int
+    steps: int
+    guidance_scale: float
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A pipeline on its device, with what a person needs to know about it."""
+
+    pipeline: StableDiffusionXLPipeline
+    name: str
+    is_demo: bool
+    device: torch.device
+    dtype: torch.dtype
+    defaults: Defaults
+
+
+def choose_device(setting: str) -> torch.device:
+    """`auto` is CUDA when present, else CPU; anything else is taken as a torch device string."""
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(setting)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise CheckpointError(f"WORKER_DEVICE={setting} but torch sees no CUDA device")
+    return device
+
+
+def choose_dtype(setting: str, device: torch.device) -> torch.dtype:
+    """`auto` is half precision on CUDA (SDXL is trained for it) and float32 on CPU (fp16 is slow there)."""
+    if setting == "auto":
+        return torch.float16 if device.type == "cuda" else torch.float32
+    dtype: torch.dtype = getattr(torch, setting)
+    return dtype
+
+
+def resolve_model_path(settings: WorkerSettings) -> Path | None:
+    """Where the weights are, or None for the demo model; a configured path that is not there is an error."""
+    raw = settings.model_path.strip()
+    if raw in ("", "demo"):
+        return None
+    path = Path(raw).expanduser()
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, settings.model_mount_path / path]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    tried = " or ".join(str(c) for c in candidates)
+    raise CheckpointError(f"PY_MODEL_PATH={raw}: no such file or folder (looked for {tried})")
+
+
+def load_model(settings: WorkerSettings) -> LoadedModel:
+    """Load the configured model onto its device; raises CheckpointError with one clear line when it cannot."""
+    device = choose_device(settings.device)
+    dtype = choose_dtype(settings.dtype, device)
+    path = resolve_model_path(settings)
+    try:
+        return _load(settings, path, device, dtype)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        if isinstance(exc, CheckpointError):
+            raise
+        # A damaged or mismatched file surfaces deep in diffusers; a person needs the path and the first line.
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path or 'the demo model'}: {first_line}") from exc
+
+
+def _load(settings: WorkerSettings, path: Path | None, device: torch.device, dtype: torch.dtype) -> LoadedModel:
+    if path is None:
+        folder = demo_model_dir(settings.demo_cache_dir)
+        pipeline = StableDiffusionXLPipeline.from_pretrained(folder, local_files_only=True, dtype=dtype)
+        name, is_demo, steps = DEMO_MODEL_NAME, True, DEMO_DEFAULT_STEPS
+    elif path.is_dir():
+        check_sdxl_folder(path)
+        pipeline = StableDiffusionXLPipeline.from_pretrained(path, local_files_only=True, dtype=dtype)
+        name, is_demo, steps = path.name, False, SDXL_DEFAULT_STEPS
+    else:
+        check_sdxl_checkpoint(path)
+        # The component configs ship in the repo, so a single file loads with no hub access.
+        pipeline = StableDiffusionXLPipeline.from_single_file(
+            path, config=str(BUNDLED_SDXL_CONFIG_DIR), local_files_only=True, dtype=dtype
+        )
+        name, is_demo, steps = path.name, False, SDXL_DEFAULT_STEPS
+    pipeline = _prepare(pipeline, device, dtype)
+    size = pipeline.unet.config.sample_size * pipeline.vae_scale_factor
+    defaults = Defaults(width=size, height=size, steps=steps, guidance_scale=DEFAULT_GUIDANCE_SCALE)
+    log.info("loaded %s%s on %s (%s)", name, " (demo model: images are noise)" if is_demo else "", device, dtype)
+    return LoadedModel(pipeline, name, is_demo, device, dtype, defaults)
+
+
+def _prepare(
+    pipeline: StableDiffusionXLPipeline, device: torch.device, dtype: torch.dtype
+) -> StableDiffusionXLPipeline:
+    """Move to the device and keep the VAE from overflowing in half precision."""
+    pipeline = pipeline.to(device)
+    if dtype == torch.float16:
+        # SDXL's VAE overflows in fp16 (NaNs, black images); with force_upcast the pipeline decodes in fp32.
+        pipeline.vae.register_to_config(force_upcast=True)
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline

@@ -1,0 +1,128 @@
+"""serve(): the gRPC server, health reporting, model load and warm-up, and draining on SIGTERM."""
+
+import logging
+import signal
+import sys
+import threading
+import time
+from concurrent import futures
+from types import FrameType
+
+import grpc
+from genproto import generator_pb2, generator_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from worker.checkpoint import CheckpointError
+from worker.engine import Engine
+from worker.model_loader import LoadedModel, load_model
+from worker.params import GenerationParams
+from worker.servicer import ImageServicer, WorkerState
+from worker.settings import WorkerSettings
+from worker.text_to_image import generate_pixels
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = generator_pb2.DESCRIPTOR.services_by_name["ImageService"].full_name
+# A 2048x2048 PNG can pass 12 MiB; gRPC's default receive limit is 4 MiB.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+GRPC_OPTIONS = [
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+]
+# Handler threads beyond the queue: the running job, health checks, model info, and refusals.
+SPARE_HANDLER_THREADS = 8
+
+
+def _set_health(servicer: health.HealthServicer, status: int) -> None:
+    """Report `status` for the whole server and for generator.ImageService alike."""
+    for name in ("", SERVICE_NAME):
+        servicer.set(name, status)
+
+
+def _warm_up(model: LoadedModel, engine: Engine) -> None:
+    """One short generation through the engine, so the first real request pays no first-run costs."""
+    d = model.defaults
+    params = GenerationParams("warm-up", "", d.width, d.height, min(2, d.steps), d.guidance_scale, 0)
+    started = time.perf_counter()
+    engine.submit(params).result()
+    log.info("warm-up generation took %.2fs", time.perf_counter() - started)
+
+
+def serve(settings: WorkerSettings) -> int:
+    """Run the worker until SIGTERM/SIGINT; returns the process exit code."""
+    state = WorkerState(settings.queue_size, settings.png_compress_level)
+    health_servicer = health.HealthServicer()
+    _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.queue_size + SPARE_HANDLER_THREADS, thread_name_prefix="rpc"),
+        options=GRPC_OPTIONS,
+    )
+    generator_pb2_grpc.add_ImageServiceServicer_to_server(ImageServicer(state), server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    address = f"{settings.host}:{settings.port}"
+    if server.add_insecure_port(address) == 0:
+        log.error("cannot listen on %s (port in use?)", address)
+        return 1
+    # Listen first: while the model loads, health answers NOT_SERVING instead of connection refused.
+    server.start()
+    log.info("listening on %s; loading the model", address)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: draining", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    try:
+        model = load_model(settings)
+    except CheckpointError as exc:
+        log.error("cannot load the model: %s", exc)
+        server.stop(0)
+        return 1
+    engine = Engine(
+        lambda params, should_stop: generate_pixels(model.pipeline, params, should_stop), settings.queue_size
+    )
+    engine.start()
+    if settings.warmup and not stop.is_set():
+        _warm_up(model, engine)
+    state.model, state.engine = model, engine
+    if not stop.is_set():
+        _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
+        log.info("SERVING %s on %s", model.name, address)
+
+    stop.wait()
+    return _drain(settings, state, engine, health_servicer, server)
+
+
+def _drain(
+    settings: WorkerSettings,
+    state: WorkerState,
+    engine: Engine,
+    health_servicer: health.HealthServicer,
+    server: grpc.Server,
+) -> int:
+    """No new work; accepted work completes within the grace period; then the server stops."""
+    state.draining.set()
+    health_servicer.enter_graceful_shutdown()
+    engine.close()
+    grace = settings.drain_grace_seconds
+    started = time.monotonic()
+    if not engine.wait_idle(grace):
+        log.warning("drain grace of %.0fs passed with work still running", grace)
+    # The handlers still encoding and answering get what is left of the grace period.
+    server.stop(max(0.0, grace - (time.monotonic() - started))).wait()
+    log.info("stopped")
+    return 0
+
+
+def main() -> None:
+    """Entry point of `python -m worker`."""
+    settings = WorkerSettings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    sys.exit(serve(settings))

@@ -1,0 +1,44 @@
+"""Worker settings, read from the environment and the repo-root `.env` (environment wins)."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class WorkerSettings(BaseSettings):
+    """Everything the worker can be told; names without prefix are the original project's."""
+
+    model_config = SettingsConfigDict(env_file=REPO_ROOT / ".env", extra="ignore", populate_by_name=True)
+
+    port: int = Field(50051, ge=1, le=65535, alias="PY_PORT", description="gRPC port to listen on.")
+    host: str = Field("[::]", alias="WORKER_HOST", description="Address to bind, e.g. [::] or 127.0.0.1.")
+    model_path: str = Field(
+        "",
+        alias="PY_MODEL_PATH",
+        description="A .safetensors SDXL checkpoint or a diffusers folder; empty: the built-in demo model.",
+    )
+    model_mount_path: Path = Field(
+        Path("/models"), alias="MODEL_MOUNT_PATH", description="Second place a relative PY_MODEL_PATH is looked up."
+    )
+    device: str = Field("auto", alias="WORKER_DEVICE", description="auto (CUDA when present), cpu, cuda or cuda:N.")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        "auto", alias="WORKER_DTYPE", description="auto: float16 on CUDA, float32 on CPU."
+    )
+    queue_size: int = Field(16, ge=1, le=1024, alias="WORKER_QUEUE_SIZE", description="Requests that may wait.")
+    drain_grace_seconds: float = Field(
+        30.0, gt=0, alias="WORKER_DRAIN_GRACE_SECONDS", description="On SIGTERM, how long accepted work may run."
+    )
+    demo_cache_dir: Path = Field(
+        REPO_ROOT / "models" / ".cache" / "demo-sdxl",
+        alias="WORKER_DEMO_CACHE_DIR",
+        description="Where the demo model is saved after it is first built.",
+    )
+    warmup: bool = Field(True, alias="WORKER_WARMUP", description="Run one generation before reporting SERVING.")
+    png_compress_level: int = Field(
+        1, ge=0, le=9, alias="WORKER_PNG_COMPRESS_LEVEL", description="zlib level of the PNG answer (lossless)."
+    )
+    log_level: str = Field("INFO", alias="WORKER_LOG_LEVEL")
