@@ -1,16 +1,20 @@
-# The verbs a person types. Everything installs what it needs on first use (see README.md).
+# The verbs a person types. Each installs what it needs on first use (see README.md).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-VENV    ?= .venv
-PY      := $(VENV)/bin/python
-PIP     := $(PY) -m pip
-# The CPU build of torch; letting pip choose a version pulls a multi-GB CUDA build.
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+PIP       := $(PY) -m pip
+# The CPU build of torch lies on these machines; letting pip choose a version pulls a multi-GB CUDA build.
 TORCH_VERSION ?= 2.13.0
-STAMP   := $(VENV)/.installed
+STAMP     := $(VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
+WEB_BUILD := web/.next/standalone/server.js
+CHROMIUM  ?= /usr/bin/chromium
+SUDO      := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help run test test-python test-web lint format proto bench venv web-deps chromium clean
+.PHONY: help run test test-python test-web lint lint-python lint-web format proto venv web-deps web-build \
+        chromium screenshot clean
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,26 +28,52 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv with the worker, api and dev extras
 
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web-deps: $(WEB_STAMP) ## install the page's npm packages from the lockfile
+
+$(WEB_BUILD): $(WEB_STAMP) $(shell find web/src -type f 2>/dev/null) web/next.config.ts
+	cd web && npm run build
+
+web-build: $(WEB_BUILD) ## build the page (Next.js standalone output)
+
+chromium: ## Debian's chromium for Playwright (Playwright's own download cannot work offline)
+	@test -x $(CHROMIUM) || ($(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
+
 proto: $(STAMP) ## regenerate the Python stubs from proto/genproto/generator.proto
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m grpc_tools.protoc -Iproto --python_out=proto --grpc_python_out=proto \
 	  --mypy_out=proto --mypy_grpc_out=proto proto/genproto/generator.proto
 
-run: $(STAMP) ## start worker + api (+ web) on this machine and print the URL
+run: $(STAMP) $(WEB_BUILD) ## start worker + api + web on this machine and print the URL
 	$(PY) scripts/run_stack.py
 
-lint: $(STAMP) ## ruff, ruff format --check, mypy (and tsc + eslint on web/)
+lint-python: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+lint-web: $(WEB_STAMP)
+	cd web && npm run typecheck && npm run lint
+
+lint: lint-python lint-web ## ruff, ruff format --check, mypy; tsc and eslint on web/
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: test-python ## install what is missing and run every test
-
-test-python: lint ## pytest: unit tests and end-to-end tests with real processes
+test-python: $(STAMP) ## pytest: unit tests and end-to-end tests with real processes
 	$(PY) -m pytest
 
-clean: ## remove the environment and caches
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache models/.cache
+test-web: $(STAMP) $(WEB_BUILD) chromium ## Playwright in Debian's chromium against the real stack
+	cd web && CI=true E2E_SKIP_BUILD=1 npm run e2e
+
+test: lint test-python test-web ## install what is missing and run every test
+
+screenshot: $(STAMP) $(WEB_BUILD) chromium ## refresh web/docs/screenshot.png (shown in the README) from a test run
+	cd web && CI=true E2E_SKIP_BUILD=1 UPDATE_README_SCREENSHOT=1 npx playwright test -g "generates an image"
+
+clean: ## remove the environments, builds and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .cache models/.cache web/node_modules web/.next

@@ -119,9 +119,9 @@ def _check_sdxl_base_keys(path: Path, header: dict[str, Any]) -> None:
     keys = header.keys() - {"__metadata__"}
     if not keys:
         raise _fail(path, "holds no tensors")
-    if any("lora" in key.lower() for key in keys):
-        raise _fail(path, "is a LoRA adapter, not a full SDXL base checkpoint")
     if not any(key.startswith("model.diffusion_model.") for key in keys):
+        if any("lora" in key.lower() for key in keys):
+            raise _fail(path, "is a LoRA adapter, not a full SDXL base checkpoint")
         raise _fail(
             path,
             "no model.diffusion_model.* UNet keys: not a single-file Stable Diffusion checkpoint "

@@ -1,6 +1,7 @@
 """serve(): the gRPC server, health reporting, model load and warm-up, and draining on SIGTERM."""
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -11,13 +12,14 @@ from types import FrameType
 import grpc
 from genproto import generator_pb2, generator_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from pydantic import ValidationError
 
 from worker.checkpoint import CheckpointError
 from worker.engine import Engine
 from worker.model_loader import LoadedModel, load_model
 from worker.params import GenerationParams
 from worker.servicer import ImageServicer, WorkerState
-from worker.settings import WorkerSettings
+from worker.settings import WorkerSettings, describe_invalid_settings
 from worker.text_to_image import generate_pixels
 
 log = logging.getLogger(__name__)
@@ -120,9 +122,20 @@ def _drain(
 
 def main() -> None:
     """Entry point of `python -m worker`."""
-    settings = WorkerSettings()
+    try:
+        settings = WorkerSettings()
+    except ValidationError as exc:
+        print(describe_invalid_settings(exc), file=sys.stderr)
+        sys.exit(2)
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    sys.exit(serve(settings))
+    code = serve(settings)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything is drained and stopped. Leaving through os._exit skips the native thread pools' static
+    # destructors (gRPC's, torch's), which can abort at interpreter exit ("terminate called without an
+    # active exception") and turn a clean drain into SIGABRT.
+    os._exit(code)

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -42,3 +42,9 @@ class WorkerSettings(BaseSettings):
         1, ge=0, le=9, alias="WORKER_PNG_COMPRESS_LEVEL", description="zlib level of the PNG answer (lossless)."
     )
     log_level: str = Field("INFO", alias="WORKER_LOG_LEVEL")
+
+
+def describe_invalid_settings(exc: ValidationError) -> str:
+    """One line per bad setting, naming the variable and the value, for a start-up that must stop."""
+    lines = [f"invalid setting {'.'.join(map(str, e['loc']))}={e['input']!r}: {e['msg']}" for e in exc.errors()]
+    return "\n".join(lines)

@@ -1,0 +1,239 @@
+"""The one place that turns failures into `{"error", "message"}` answers: validation, HTTP and gRPC."""
+
+import difflib
+import json
+import logging
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.schemas import ErrorCode, GenerateImageRequest
+from api.worker_client import WorkerClient, WorkerUnreachable
+
+log = logging.getLogger(__name__)
+
+# The one table from gRPC status codes to HTTP; a code not listed is a 500 with a generic message.
+# RESOURCE_EXHAUSTED is refined by _resource_exhausted (queue full vs out of memory).
+GRPC_TO_HTTP: Final[Mapping[grpc.StatusCode, tuple[int, ErrorCode]]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: (422, ErrorCode.INVALID_VALUE),
+    grpc.StatusCode.RESOURCE_EXHAUSTED: (429, ErrorCode.QUEUE_FULL),
+    grpc.StatusCode.UNAVAILABLE: (503, ErrorCode.WORKER_UNAVAILABLE),
+    # The gateway cancels only when its own client left (nobody reads the answer), so a CANCELLED that
+    # arrives came from the worker, e.g. a shutdown: retryable, like UNAVAILABLE.
+    grpc.StatusCode.CANCELLED: (503, ErrorCode.WORKER_UNAVAILABLE),
+    grpc.StatusCode.DEADLINE_EXCEEDED: (504, ErrorCode.DEADLINE_EXCEEDED),
+}
+
+# Statuses the framework raises itself (router, body parsing) and the codes they answer.
+HTTP_STATUS_CODES: Final[Mapping[int, ErrorCode]] = {
+    400: ErrorCode.MALFORMED_JSON,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+}
+
+_OUT_OF_MEMORY = re.compile(r"memory|\boom\b", re.IGNORECASE)
+
+
+class ApiError(Exception):
+    """An error answer raised by the gateway's own code; the handler renders it."""
+
+    def __init__(self, status: int, code: ErrorCode, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def error_response(
+    status: int, code: ErrorCode, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The JSON body every error has."""
+    return JSONResponse({"error": code.value, "message": message}, status_code=status, headers=headers)
+
+
+# --- request validation -------------------------------------------------------------------------------
+
+_TYPE_NAMES: Final[Mapping[str, str]] = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "finite_number": "a finite number",
+}
+_BOUNDS: Final[Mapping[str, str]] = {
+    "greater_than_equal": "at least",
+    "greater_than": "greater than",
+    "less_than_equal": "at most",
+    "less_than": "less than",
+}
+_FIELDS: Final = [f.alias or name for name, f in GenerateImageRequest.model_fields.items()]
+
+
+def _shown(value: Any) -> str:
+    """A value as the client wrote it (JSON), cut short so a huge input does not flood the message."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _limit(value: Any) -> str:
+    # pydantic turns an int bound on a float field into 30.0; people wrote 30.
+    return _shown(int(value) if isinstance(value, float) and value.is_integer() else value)
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
+
+
+def describe(error: Mapping[str, Any]) -> str:
+    """One validation error as a sentence naming the field (its JSON name), the limit and the value."""
+    kind: str = error["type"]
+    loc: Sequence[Any] = error.get("loc", ())
+    field = ".".join(str(part) for part in loc[1:]) if loc and loc[0] == "body" else ".".join(map(str, loc))
+    ctx: Mapping[str, Any] = error.get("ctx") or {}
+    value: Any = error.get("input")
+    if not field:  # the body itself, e.g. a JSON array instead of an object
+        return f"the request body must be a JSON object (got {_json_kind(value)})"
+    if kind == "missing":
+        return f"{field} is required"
+    if kind == "extra_forbidden":
+        # Most unknown fields are typos of a known one ("postivePrompt").
+        close = difflib.get_close_matches(field, _FIELDS, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"the fields are {', '.join(_FIELDS)}"
+        return f"{field} is not a known field ({hint})"
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return f"{field} must not be blank"
+    if kind in ("string_too_short", "string_too_long"):
+        bound = "at least" if kind == "string_too_short" else "at most"
+        limit = ctx.get("min_length", ctx.get("max_length"))
+        return f"{field} must be {bound} {limit} characters (got {len(value)})"
+    if kind == "multiple_of":
+        return f"{field} must be a multiple of {_limit(ctx['multiple_of'])} (got {_shown(value)})"
+    if kind in _BOUNDS:
+        limit = next(iter(ctx.values()))
+        return f"{field} must be {_BOUNDS[kind]} {_limit(limit)} (got {_shown(value)})"
+    if kind in _TYPE_NAMES:
+        return f"{field} must be {_TYPE_NAMES[kind]} (got {_shown(value)})"
+    return f"{field}: {error.get('msg', 'is invalid')} (got {_shown(value)})"
+
+
+def _malformed_json_message(error: Mapping[str, Any], document: Any) -> str:
+    """Where the JSON broke: line and column from the decoder's character position."""
+    position = error["loc"][-1] if isinstance(error["loc"][-1], int) else None
+    reason = (error.get("ctx") or {}).get("error", "invalid JSON")
+    if position is None or not isinstance(document, str):
+        return f"the request body is not valid JSON: {reason}"
+    line = document.count("\n", 0, position) + 1
+    column = position - (document.rfind("\n", 0, position) + 1) + 1
+    return f"the request body is not valid JSON: {reason} at line {line}, column {column} (char {position})"
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    for error in errors:
+        if error["type"] == "json_invalid":
+            return error_response(400, ErrorCode.MALFORMED_JSON, _malformed_json_message(error, exc.body))
+        if error["type"] == "missing" and tuple(error.get("loc", ())) == ("body",):
+            return error_response(400, ErrorCode.MALFORMED_JSON, "the request body is empty: send a JSON object")
+    return error_response(422, ErrorCode.INVALID_VALUE, "; ".join(describe(e) for e in errors))
+
+
+# --- HTTP and the gateway's own errors ----------------------------------------------------------------
+
+
+async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_STATUS_CODES.get(exc.status_code)
+    if code is None:
+        code = ErrorCode.INTERNAL_ERROR if exc.status_code >= 500 else ErrorCode.BAD_REQUEST
+    if exc.status_code == 404:
+        message = f"there is no {request.url.path}; see /docs for the endpoints"
+    elif exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        message = f"{request.method} is not allowed on {request.url.path} (allowed: {allowed})"
+    elif exc.status_code == 400:
+        # FastAPI's body parser raises this for bytes that are not text, e.g. invalid UTF-8.
+        message = "the request body could not be read as JSON text (is it UTF-8?)"
+    else:
+        message = str(exc.detail)
+    # Keep the framework's headers, e.g. Allow on a 405.
+    return error_response(exc.status_code, code, message, exc.headers)
+
+
+# --- gRPC ---------------------------------------------------------------------------------------------
+
+
+def _worker(request: Request) -> WorkerClient:
+    worker: WorkerClient = request.app.state.worker
+    return worker
+
+
+def grpc_error_response(request: Request, code: grpc.StatusCode, details: str) -> JSONResponse:
+    """The answer for a worker error, from GRPC_TO_HTTP; worker details reach the client only where safe."""
+    status, error = GRPC_TO_HTTP.get(code, (500, ErrorCode.INTERNAL_ERROR))
+    headers: dict[str, str] = {}
+    # INVALID_ARGUMENT and RESOURCE_EXHAUSTED messages are written for clients (worker/errors.py): they name
+    # the field and value, the queue length and capacity, or the size that did not fit.
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        message = details
+    elif code == grpc.StatusCode.RESOURCE_EXHAUSTED and _OUT_OF_MEMORY.search(details):
+        # 503, not 429: the client did not send too much, the worker lacks memory for this size. No
+        # Retry-After: the same request is likely to fail the same way; a smaller one may not.
+        status, error, message = 503, ErrorCode.OUT_OF_MEMORY, details
+    elif code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        # One slot frees when the running generation ends, so its duration is the useful wait.
+        headers["Retry-After"] = str(max(1, math.ceil(_worker(request).last_generation_seconds)))
+        message = details or "the worker's queue is full; retry later"
+    elif status == 503:
+        message = "the image worker is unavailable (loading, draining or down); retry in a few seconds"
+    elif status == 504:
+        timeout = _worker(request).generate_timeout
+        message = f"the image was not ready within {timeout:g} s (API_GENERATE_TIMEOUT_SECONDS)"
+    else:
+        message = "the image worker failed; the gateway's log has the details"
+    level = logging.ERROR if status == 500 else logging.WARNING
+    log.log(level, "worker answered %s: %s -> %d %s", code.name, details, status, error.value)
+    return error_response(status, error, message, headers)
+
+
+async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, grpc.aio.AioRpcError)
+    return grpc_error_response(request, exc.code(), exc.details() or "")
+
+
+async def _on_worker_unreachable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, WorkerUnreachable)
+    log.warning("readiness check of %s failed: %s", _worker(request).target, exc)
+    return error_response(
+        503,
+        ErrorCode.WORKER_UNAVAILABLE,
+        f"the image worker cannot be reached ({exc.code.name}); retry in a few seconds",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Registers every handler once; route handlers never catch (DESIGN.md principle 6)."""
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(grpc.aio.AioRpcError, _on_rpc_error)
+    app.add_exception_handler(WorkerUnreachable, _on_worker_unreachable)

@@ -1,0 +1,175 @@
+"""The HTTP endpoints: /health (the gateway), /ready (the worker), /generateimage (one PNG)."""
+
+import asyncio
+import email.message
+import logging
+import re
+import time
+from collections.abc import Awaitable
+from typing import Annotated, Any, Final, TypeVar
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from genproto import generator_pb2
+
+from api.errors import ApiError
+from api.schemas import (
+    Defaults,
+    ErrorCode,
+    ErrorResponse,
+    GenerateImageRequest,
+    HealthResponse,
+    Queue,
+    ReadyResponse,
+)
+from api.worker_client import WorkerClient
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+T = TypeVar("T")
+
+# The values the worker used, as headers; the browser reads them through CORS expose_headers.
+IMAGE_HEADERS: Final[dict[str, str]] = {
+    "X-Seed": "The seed used (the requested one or the worker's random choice).",
+    "X-Width": "Width in pixels.",
+    "X-Height": "Height in pixels.",
+    "X-Steps": "Denoising steps.",
+    "X-Guidance-Scale": "Guidance scale.",
+    "X-Model": "The loaded model's name (percent-encoded beyond ASCII).",
+    "X-Demo-Model": "true when the built-in demo model made the image (its images are noise).",
+    "X-Generation-Seconds": "Seconds the pipeline ran (queue wait and encoding excluded).",
+}
+# Clients may read these beyond the CORS-safelisted ones.
+EXPOSED_HEADERS: Final = [*IMAGE_HEADERS, "Content-Disposition", "Retry-After"]
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorResponse} for status in statuses}
+
+
+def get_worker(request: Request) -> WorkerClient:
+    """The worker client the lifespan opened."""
+    worker: WorkerClient = request.app.state.worker
+    return worker
+
+
+Worker = Annotated[WorkerClient, Depends(get_worker)]
+
+
+def require_json(request: Request) -> None:
+    """415 unless the body is declared JSON (application/json or application/*+json)."""
+    declared = request.headers.get("content-type", "")
+    parsed = email.message.Message()
+    parsed["content-type"] = declared
+    subtype = parsed.get_content_subtype()
+    if parsed.get_content_maintype() != "application" or not (subtype == "json" or subtype.endswith("+json")):
+        got = declared or "no Content-Type"
+        raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be application/json (got {got})")
+
+
+@router.get("/health", response_model=HealthResponse, summary="Liveness of the gateway")
+async def health() -> HealthResponse:
+    """The gateway answers; says nothing about the worker (see /ready)."""
+    return HealthResponse(status=200, timestamp=int(time.time()))
+
+
+@router.get(
+    "/ready",
+    response_model=ReadyResponse,
+    summary="Readiness of the worker",
+    responses={503: {"model": ErrorResponse, "description": "worker_not_ready or worker_unavailable"}},
+)
+async def ready(worker: Worker) -> ReadyResponse:
+    """200 with the loaded model when the worker reports SERVING; 503 while it loads, drains or is down."""
+    serving, info = await worker.ready()
+    if not serving or info is None:
+        message = "the image worker is not ready yet (loading, warming up or draining); retry in a few seconds"
+        raise ApiError(503, ErrorCode.WORKER_NOT_READY, message)
+    return ReadyResponse(
+        model=info.model_name,
+        demoModel=info.demo_model,
+        device=info.device,
+        dtype=info.dtype,
+        defaults=Defaults(
+            width=info.default_width,
+            height=info.default_height,
+            steps=info.default_steps,
+            guidanceScale=info.default_guidance_scale,
+        ),
+        queue=Queue(length=info.queue_length, capacity=info.queue_capacity),
+    )
+
+
+@router.post(
+    "/generateimage",
+    summary="Generate one image",
+    response_class=Response,
+    dependencies=[Depends(require_json)],
+    responses={
+        200: {
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The PNG bytes; the values used are in the X-* headers.",
+            "headers": {
+                name: {"description": text, "schema": {"type": "string"}} for name, text in IMAGE_HEADERS.items()
+            },
+        },
+        **_errors(400, 413, 415, 422, 429, 500, 503, 504),
+    },
+)
+async def generate_image(body: GenerateImageRequest, request: Request, worker: Worker) -> Response:
+    """Runs one generation on the worker and answers the image; unset values are the worker's defaults."""
+    reply = await cancel_on_disconnect(request, worker.generate(body))
+    if reply is None:
+        # Nobody reads this; 499 (nginx's "client closed request") makes the access log say what happened.
+        return Response(status_code=499)
+    return Response(content=reply.image, media_type=reply.mime_type or "image/png", headers=image_headers(reply))
+
+
+def image_headers(reply: generator_pb2.GenerateImageResponse) -> dict[str, str]:
+    """Content-Disposition and the X-* headers with the values the worker used."""
+    return {
+        "Content-Disposition": f"inline; filename={_safe_filename(reply.filename_hint)}",
+        "X-Seed": str(reply.seed),
+        "X-Width": str(reply.width),
+        "X-Height": str(reply.height),
+        "X-Steps": str(reply.steps),
+        "X-Guidance-Scale": f"{reply.guidance_scale:g}",
+        # Header values are latin-1 on the wire; a model file name may not be.
+        "X-Model": quote(reply.model_name, safe=" !#$&'()*+,-./:;=?@[]^_`{|}~"),
+        "X-Demo-Model": "true" if reply.demo_model else "false",
+        "X-Generation-Seconds": f"{reply.generation_seconds:.3f}",
+    }
+
+
+def _safe_filename(hint: str) -> str:
+    # Token characters only, so the header needs no quoting and cannot be broken by the worker's hint.
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", hint).strip("._")
+    return name or "image.png"
+
+
+async def cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T | None:
+    """Awaits work, or cancels it and answers None when the HTTP client goes away first.
+
+    Cancelling the gRPC call cancels the RPC, so the worker stops that generation at its next step
+    instead of spending the GPU on an image nobody will read (as vLLM's with_cancellation does).
+    """
+    work_task = asyncio.ensure_future(work)
+    watch_task = asyncio.ensure_future(_until_disconnect(request))
+    try:
+        await asyncio.wait({work_task, watch_task}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watch_task.cancel()
+        if not work_task.done():  # the client left, or this handler itself was cancelled
+            work_task.cancel()
+            await asyncio.wait({work_task})
+    if work_task.cancelled():
+        log.info("client went away; cancelled its generation")
+        return None
+    return work_task.result()
+
+
+async def _until_disconnect(request: Request) -> None:
+    # The body is already read, so the next message is http.disconnect (or the response completing).
+    while (await request.receive())["type"] != "http.disconnect":
+        pass

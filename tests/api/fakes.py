@@ -1,0 +1,153 @@
+"""Test doubles and helpers: a real gRPC server with a scriptable ImageService and the real health service."""
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent import futures
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import grpc
+import httpx
+import uvicorn
+from fastapi.testclient import TestClient
+from genproto import generator_pb2, generator_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from api.settings import ApiSettings
+from api.worker_client import CHANNEL_OPTIONS, HEALTH_SERVICE
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"fake image bytes"
+
+MODEL_INFO = generator_pb2.ModelInfo(
+    model_name="demo-tiny-sdxl",
+    demo_model=True,
+    device="cpu",
+    dtype="float32",
+    default_width=512,
+    default_height=512,
+    default_steps=20,
+    default_guidance_scale=7.0,
+    queue_capacity=16,
+    queue_length=3,
+)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def reply_for(request: generator_pb2.GenerateImageRequest) -> generator_pb2.GenerateImageResponse:
+    """What a worker would answer: the requested values, or defaults for unset ones."""
+    return generator_pb2.GenerateImageResponse(
+        image=PNG,
+        mime_type="image/png",
+        filename_hint=f"img-{request.seed if request.HasField('seed') else 1234}.png",
+        seed=request.seed if request.HasField("seed") else 1234,
+        width=request.width if request.HasField("width") else 512,
+        height=request.height if request.HasField("height") else 512,
+        steps=request.steps if request.HasField("steps") else 20,
+        guidance_scale=request.guidance_scale if request.HasField("guidance_scale") else 7.0,
+        model_name="demo-tiny-sdxl",
+        demo_model=True,
+        generation_seconds=0.25,
+    )
+
+
+@dataclass
+class FakeImageService(generator_pb2_grpc.ImageServiceServicer):
+    """Answers as the test scripts it; records what arrived on the wire."""
+
+    requests: list[generator_pb2.GenerateImageRequest] = field(default_factory=list)
+    # Set to abort with this status instead of answering.
+    error: tuple[grpc.StatusCode, str] | None = None
+    # Seconds to take before answering; the call ends early when the caller cancels.
+    delay: float = 0.0
+    reply: Callable[[generator_pb2.GenerateImageRequest], generator_pb2.GenerateImageResponse] = reply_for
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def GenerateImage(
+        self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext
+    ) -> generator_pb2.GenerateImageResponse:
+        self.requests.append(request)
+        deadline = time.monotonic() + self.delay
+        while time.monotonic() < deadline:
+            if not context.is_active():
+                self.cancelled.set()
+                return generator_pb2.GenerateImageResponse()
+            time.sleep(0.02)
+        if self.error is not None:
+            context.abort(*self.error)
+        return self.reply(request)
+
+    def GetModelInfo(
+        self, request: generator_pb2.GetModelInfoRequest, context: grpc.ServicerContext
+    ) -> generator_pb2.ModelInfo:
+        return MODEL_INFO
+
+
+@dataclass
+class FakeWorker:
+    """A real gRPC server on a local port: the fake ImageService and grpc_health's HealthServicer."""
+
+    port: int
+    images: FakeImageService
+    health: health.HealthServicer
+    server: grpc.Server
+
+    def set_serving(self, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for service in ("", HEALTH_SERVICE):
+            self.health.set(service, status)
+
+
+def start_fake_worker(port: int = 0) -> FakeWorker:
+    """Starts the fake worker (on a free port when 0), SERVING."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=CHANNEL_OPTIONS)
+    images = FakeImageService()
+    health_servicer = health.HealthServicer()
+    generator_pb2_grpc.add_ImageServiceServicer_to_server(images, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    worker = FakeWorker(port=bound, images=images, health=health_servicer, server=server)
+    worker.set_serving(True)
+    return worker
+
+
+def settings_for(port: int, **overrides: object) -> ApiSettings:
+    """Settings for a worker on 127.0.0.1:port, independent of the repo's .env."""
+    values: dict[str, object] = {"rpc_peer": "127.0.0.1", "rpc_port": port, **overrides}
+    return ApiSettings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@dataclass
+class LiveApi:
+    """The app served by real uvicorn on a local port."""
+
+    url: str
+    server: uvicorn.Server
+
+
+class HttpResponse(Protocol):
+    """What the tests read of a response, from httpx or from TestClient (which may use httpx2)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def content(self) -> bytes: ...
+    @property
+    def text(self) -> str: ...
+    def json(self) -> Any: ...
+
+
+def post_json(client: httpx.Client | TestClient, body: str, path: str = "/generateimage") -> HttpResponse:
+    """POSTs body as application/json exactly as written (so malformed JSON stays malformed)."""
+    return client.post(path, content=body.encode(), headers={"Content-Type": "application/json"})

@@ -1,0 +1,90 @@
+"""The worker's gRPC contract, spoken to directly: the original two-field client, bad bytes, deadlines, cancels."""
+
+import importlib
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import grpc
+import pytest
+from genproto import generator_pb2, generator_pb2_grpc
+from grpc_tools import protoc
+
+from tests.e2e.images import png_pixels
+from tests.e2e.processes import Service
+
+ORIGINAL_PROTO_DIR = Path(__file__).resolve().parent / "original"
+METHOD = "/generator.ImageService/GenerateImage"
+
+
+@pytest.fixture(scope="module")
+def original_stubs(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, ModuleType]:
+    """Python stubs compiled now from the original project's proto, under their own module names."""
+    out = tmp_path_factory.mktemp("original_stubs")
+    args = ["protoc", f"-I{ORIGINAL_PROTO_DIR}", f"--python_out={out}", f"--grpc_python_out={out}", "generator.proto"]
+    assert protoc.main(args) == 0
+    (out / "generator_pb2.py").rename(out / "original_pb2.py")
+    grpc_source = (out / "generator_pb2_grpc.py").read_text().replace("import generator_pb2", "import original_pb2")
+    (out / "original_pb2_grpc.py").write_text(grpc_source)
+    sys.path.insert(0, str(out))
+    try:
+        # The original's descriptor shares the name "generator.proto" with nothing in this process, so both load.
+        return importlib.import_module("original_pb2"), importlib.import_module("original_pb2_grpc")
+    finally:
+        sys.path.remove(str(out))
+
+
+@pytest.fixture
+def channel(worker: Service) -> grpc.Channel:
+    with grpc.insecure_channel(f"127.0.0.1:{worker.port}", options=[("grpc.max_receive_message_length", -1)]) as ch:
+        yield ch
+
+
+def test_client_of_the_original_two_field_proto_gets_a_png(
+    channel: grpc.Channel, original_stubs: tuple[ModuleType, ModuleType]
+) -> None:
+    pb2, pb2_grpc = original_stubs
+    stub = pb2_grpc.ImageServiceStub(channel)
+    response = stub.GenerateImage(pb2.GenerateImageRequest(positive_prompt="a lighthouse", negative_prompt="blurry"))
+    assert response.mime_type == "image/png"
+    assert response.filename_hint.endswith(".png")
+    assert png_pixels(response.image).shape == (512, 512, 3)  # the demo model's defaults
+
+
+def test_undecodable_request_bytes_are_refused_and_the_worker_keeps_serving(channel: grpc.Channel) -> None:
+    raw = channel.unary_unary(METHOD, request_serializer=None, response_deserializer=None)
+    with pytest.raises(grpc.RpcError) as raised:
+        raw(b"\xff\xff\xff\xff not a protobuf message", timeout=10)
+    assert raised.value.code() != grpc.StatusCode.OK
+    stub = generator_pb2_grpc.ImageServiceStub(channel)
+    ok = stub.GenerateImage(generator_pb2.GenerateImageRequest(positive_prompt="cat", width=64, height=64, steps=1))
+    assert png_pixels(ok.image).shape == (64, 64, 3)
+
+
+def test_request_whose_deadline_passes_while_queued_is_dropped(channel: grpc.Channel) -> None:
+    stub = generator_pb2_grpc.ImageServiceStub(channel)
+    slow = stub.GenerateImage.future(
+        generator_pb2.GenerateImageRequest(positive_prompt="slow", width=512, height=512, steps=40)
+    )
+    time.sleep(0.3)  # let the slow one start
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.GenerateImage(generator_pb2.GenerateImageRequest(positive_prompt="late", width=64, height=64), timeout=0.5)
+    assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert slow.result().width == 512
+
+
+def test_cancelled_rpc_stops_its_generation_and_frees_the_worker(channel: grpc.Channel, worker: Service) -> None:
+    stub = generator_pb2_grpc.ImageServiceStub(channel)
+    quick = generator_pb2.GenerateImageRequest(positive_prompt="quick", width=64, height=64, steps=1, seed=1)
+    stub.GenerateImage(quick)  # warm
+    # About a minute of work on 2 CPU cores if it were not cancelled.
+    long = stub.GenerateImage.future(
+        generator_pb2.GenerateImageRequest(positive_prompt="long", width=1024, height=1024, steps=150)
+    )
+    time.sleep(1.0)
+    long.cancel()
+    started = time.monotonic()
+    stub.GenerateImage(quick)
+    assert time.monotonic() - started < 10, "the cancelled generation kept the engine busy"
+    assert "cancelled after" in worker.log()

@@ -1,0 +1,149 @@
+"""The engine's queue, cancellation, deadlines and OOM recovery, with a stand-in for the pipeline call."""
+
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+import torch
+
+from worker.engine import Engine
+from worker.errors import Cancelled, DeadlinePassed, NotReady, OutOfMemory, QueueFull
+from worker.params import GenerationParams
+from worker.text_to_image import Pixels
+
+
+def params(seed: int = 0) -> GenerationParams:
+    return GenerationParams("a cat", "", 64, 64, 4, 7.0, seed)
+
+
+class BlockingRun:
+    """Runs jobs as the pipeline would: step by step, checking should_stop, until released."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.ran: list[int] = []
+        self.steps_after_stop: list[int] = []
+
+    def __call__(self, p: GenerationParams, should_stop: Callable[[], bool]) -> Pixels:
+        self.ran.append(p.seed)
+        self.started.set()
+        while not self.release.wait(0.01):
+            if should_stop():
+                raise Cancelled("the request was cancelled")
+        return np.full((p.height, p.width, 3), p.seed, dtype=np.uint8)
+
+
+@pytest.fixture
+def run() -> BlockingRun:
+    return BlockingRun()
+
+
+@pytest.fixture
+def engine(run: BlockingRun) -> Engine:
+    engine = Engine(run, capacity=2)
+    engine.start()
+    yield engine
+    run.release.set()
+    engine.close()
+    engine.wait_idle(5)
+
+
+def test_engine_runs_jobs_in_order_on_one_thread(run: BlockingRun, engine: Engine) -> None:
+    run.release.set()
+    jobs = [engine.submit(params(seed)) for seed in (1, 2)]
+    results = [job.result() for job in jobs]
+    assert run.ran == [1, 2]
+    assert [int(r.pixels[0, 0, 0]) for r in results] == [1, 2]
+    assert all(r.seconds >= 0 for r in results)
+
+
+def test_full_queue_is_refused_at_once_naming_the_queue_length(run: BlockingRun, engine: Engine) -> None:
+    engine.submit(params(1))
+    assert run.started.wait(5)  # job 1 runs; the queue is empty again
+    engine.submit(params(2))
+    engine.submit(params(3))
+    started = time.monotonic()
+    with pytest.raises(QueueFull, match=r"queue is full \(2 of 2 waiting\)"):
+        engine.submit(params(4))
+    assert time.monotonic() - started < 0.5
+
+
+def test_cancelled_queued_job_leaves_the_queue_at_once_and_never_runs(run: BlockingRun, engine: Engine) -> None:
+    engine.submit(params(1))
+    assert run.started.wait(5)
+    queued = engine.submit(params(2))
+    assert engine.queue_length == 1
+    engine.cancel(queued)
+    assert engine.queue_length == 0
+    with pytest.raises(Cancelled):
+        queued.result()
+    run.release.set()
+    engine.submit(params(3)).result()
+    assert run.ran == [1, 3]
+
+
+def test_cancelled_running_job_stops_and_frees_the_engine(run: BlockingRun, engine: Engine) -> None:
+    running = engine.submit(params(1))
+    assert run.started.wait(5)
+    engine.cancel(running)
+    with pytest.raises(Cancelled):
+        running.result()
+    run.release.set()
+    assert engine.submit(params(2)).result().pixels[0, 0, 0] == 2
+
+
+def test_job_whose_deadline_passed_while_queued_is_dropped_before_it_starts(run: BlockingRun, engine: Engine) -> None:
+    engine.submit(params(1))
+    assert run.started.wait(5)
+    late = engine.submit(params(2), deadline=time.monotonic() + 0.05)
+    time.sleep(0.1)
+    run.release.set()
+    with pytest.raises(DeadlinePassed, match="deadline passed while it waited"):
+        late.result()
+    assert run.ran == [1]
+
+
+def test_closed_engine_refuses_new_jobs_but_finishes_accepted_ones(run: BlockingRun, engine: Engine) -> None:
+    accepted = engine.submit(params(1))
+    engine.close()
+    with pytest.raises(NotReady, match="shutting down"):
+        engine.submit(params(2))
+    assert not engine.wait_idle(0.1)
+    run.release.set()
+    assert engine.wait_idle(5)
+    assert accepted.result().pixels[0, 0, 0] == 1
+
+
+def test_out_of_memory_answers_a_clear_error_and_the_next_job_runs() -> None:
+    calls: list[int] = []
+
+    def run(p: GenerationParams, _should_stop: Callable[[], bool]) -> Pixels:
+        calls.append(p.seed)
+        if p.seed == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return np.zeros((p.height, p.width, 3), dtype=np.uint8)
+
+    engine = Engine(run, capacity=4)
+    engine.start()
+    with pytest.raises(OutOfMemory, match=r"out of memory generating 64x64 .* keeps serving"):
+        engine.submit(params(1)).result()
+    assert engine.submit(params(2)).result().pixels.shape == (64, 64, 3)
+    assert calls == [1, 2]
+    engine.close()
+
+
+def test_an_unexpected_error_fails_only_its_own_job() -> None:
+    def run(p: GenerationParams, _should_stop: Callable[[], bool]) -> Pixels:
+        if p.seed == 1:
+            raise RuntimeError("boom")
+        return np.zeros((p.height, p.width, 3), dtype=np.uint8)
+
+    engine = Engine(run, capacity=4)
+    engine.start()
+    with pytest.raises(RuntimeError, match="boom"):
+        engine.submit(params(1)).result()
+    assert engine.submit(params(2)).result().pixels.shape == (64, 64, 3)
+    engine.close()

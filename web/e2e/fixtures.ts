@@ -1,0 +1,133 @@
+// The page object and fixtures shared by the specs: each test gets a fresh page on the stack from global-setup.ts.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+import { expect, test as base, type Locator, type Page } from "@playwright/test";
+
+import { SCREENSHOT_DIR, readState, webUrl, type StackState } from "./stack";
+
+export { expect };
+
+export class GeneratorPage {
+  readonly prompt: Locator;
+  readonly negativePrompt: Locator;
+  readonly generateButton: Locator;
+  readonly preview: Locator;
+  readonly image: Locator;
+  readonly placeholder: Locator;
+  readonly error: Locator;
+  readonly usedSeed: Locator;
+  readonly history: Locator;
+
+  constructor(
+    readonly page: Page,
+    readonly stack: StackState,
+  ) {
+    this.prompt = page.getByLabel("Prompt", { exact: true });
+    this.negativePrompt = page.getByLabel("Negative prompt");
+    this.generateButton = page.getByRole("button", { name: /generat/i }).and(page.locator("[type=submit]"));
+    this.preview = page.getByTestId("preview");
+    this.image = page.getByTestId("preview-image");
+    this.placeholder = page.getByTestId("preview-placeholder");
+    this.error = page.getByTestId("generate-error");
+    this.usedSeed = page.getByTestId("used-seed");
+    this.history = page.getByTestId("history-item");
+  }
+
+  async open() {
+    await this.page.goto(webUrl(this.stack));
+    await expect(this.page.getByTestId("model-status")).toHaveAttribute("data-state", "ready");
+  }
+
+  async openAdvanced() {
+    const trigger = this.page.getByRole("button", { name: /^Advanced/ });
+    if ((await trigger.getAttribute("aria-expanded")) !== "true") await trigger.click();
+    await expect(this.page.getByLabel("Width")).toBeVisible();
+  }
+
+  /** Sets what the test names; the rest keeps the page's values. Sizes and steps stay small: 2 CPU cores. */
+  async fill(options: {
+    prompt?: string;
+    negative?: string;
+    width?: number | string;
+    height?: number | string;
+    steps?: number | string;
+    guidance?: number | string;
+    seed?: number | "random";
+  }) {
+    if (options.prompt !== undefined) await this.prompt.fill(options.prompt);
+    if (options.negative !== undefined) await this.negativePrompt.fill(options.negative);
+    await this.openAdvanced();
+    if (options.width !== undefined) await this.page.getByLabel("Width").fill(String(options.width));
+    if (options.height !== undefined) await this.page.getByLabel("Height").fill(String(options.height));
+    if (options.steps !== undefined) await this.page.getByRole("spinbutton", { name: "Steps" }).fill(String(options.steps));
+    if (options.guidance !== undefined) {
+      await this.page.getByRole("spinbutton", { name: "Guidance scale" }).fill(String(options.guidance));
+    }
+    if (options.seed === "random") {
+      await this.page.getByRole("radio", { name: "Random" }).click();
+    } else if (options.seed !== undefined) {
+      await this.page.getByRole("radio", { name: "Fixed" }).click();
+      await this.page.getByLabel("Seed value").fill(String(options.seed));
+    }
+  }
+
+  /** Presses Generate and waits until the request has finished, one way or the other. */
+  async generate(how: "click" | "keyboard" = "click") {
+    const before = await this.history.count();
+    if (how === "click") await this.generateButton.click();
+    else await this.prompt.press("ControlOrMeta+Enter");
+    await expect
+      .poll(async () => (await this.history.count()) > before || (await this.error.isVisible()), { timeout: 90_000 })
+      .toBe(true);
+    await expect(this.generateButton).toBeEnabled();
+  }
+
+  async imageSrc(): Promise<string> {
+    const src = await this.image.getAttribute("src");
+    expect(src).toMatch(/^blob:/);
+    return src as string;
+  }
+
+  /** SHA-256 and length of what a blob: URL holds, read inside the page (blob: URLs belong to it). */
+  async blobDigest(url: string): Promise<{ sha256: string; bytes: number }> {
+    return this.page.evaluate(async (blobUrl) => {
+      const data = await (await fetch(blobUrl)).arrayBuffer();
+      const digest = await crypto.subtle.digest("SHA-256", data);
+      const sha256 = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+      return { sha256, bytes: data.byteLength };
+    }, url);
+  }
+
+  async naturalSize(): Promise<{ width: number; height: number }> {
+    await expect
+      .poll(() => this.image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0))
+      .toBe(true);
+    return this.image.evaluate((img: HTMLImageElement) => ({ width: img.naturalWidth, height: img.naturalHeight }));
+  }
+
+  async previewRatio(): Promise<number> {
+    const box = await this.preview.boundingBox();
+    expect(box).not.toBeNull();
+    return box!.width / box!.height;
+  }
+
+  async screenshot(name: string) {
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    const path = join(SCREENSHOT_DIR, `${name}.png`);
+    await this.page.screenshot({ path, fullPage: true });
+    return path;
+  }
+}
+
+export const test = base.extend<{ stack: StackState; generator: GeneratorPage }>({
+  // `provide`, not Playwright's usual `use`: React's hook rules would take `use(...)` for React.use.
+  stack: async ({}, provide) => {
+    await provide(readState());
+  },
+  generator: async ({ page, stack }, provide) => {
+    const generator = new GeneratorPage(page, stack);
+    await generator.open();
+    await provide(generator);
+  },
+});

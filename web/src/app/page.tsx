@@ -1,0 +1,17 @@
+import { ImageGenerator } from "./image-generator";
+
+// Rendered per request so the api URL comes from the environment the server runs in, not the one it was built in:
+// one build (and one Docker image) works with any api.
+export const dynamic = "force-dynamic";
+
+const DEFAULT_API_BASE_URL = "http://localhost:8080";
+
+function readEnv(name: string): string | undefined {
+  // A computed key: Next inlines `process.env.NEXT_PUBLIC_*` at build time, which is exactly what this avoids.
+  return process.env[name];
+}
+
+export default function Page() {
+  const apiBaseUrl = (readEnv("NEXT_PUBLIC_BASE_URL")?.trim() || DEFAULT_API_BASE_URL).replace(/\/+$/, "");
+  return <ImageGenerator apiBaseUrl={apiBaseUrl} />;
+}
