@@ -14,3 +14,13 @@ def encode_png(pixels: Pixels, compress_level: int) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels, mode="RGB").save(buffer, format="PNG", compress_level=compress_level)
     return buffer.getvalue()
+
+
+PREVIEW_MIME_TYPE = "image/jpeg"
+
+
+def encode_preview(pixels: Pixels) -> bytes:
+    """A small JPEG for a progress preview: a few KB, lossy is fine for a thumbnail."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode="RGB").save(buffer, format="JPEG", quality=75)
+    return buffer.getvalue()

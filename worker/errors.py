@@ -11,6 +11,8 @@ class WorkerError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        # Seconds after which a retry may succeed; sent as the `retry-after` trailing metadata when set.
+        self.retry_after: int | None = None
 
 
 class InvalidRequest(WorkerError):

@@ -52,7 +52,7 @@ def _warm_up(model: LoadedModel, engine: Engine) -> None:
 
 def serve(settings: WorkerSettings) -> int:
     """Run the worker until SIGTERM/SIGINT; returns the process exit code."""
-    state = WorkerState(settings.queue_size, settings.png_compress_level)
+    state = WorkerState(settings.png_compress_level)
     health_servicer = health.HealthServicer()
     _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     server = grpc.server(
@@ -85,7 +85,9 @@ def serve(settings: WorkerSettings) -> int:
         server.stop(0)
         return 1
     engine = Engine(
-        lambda params, should_stop: generate_pixels(model.pipeline, params, should_stop), settings.queue_size
+        lambda params, on_step: generate_pixels(model.pipeline, params, on_step),
+        settings.queue_size,
+        settings.preview_every_steps,
     )
     engine.start()
     if settings.warmup and not stop.is_set():

@@ -1,50 +1,64 @@
 """The gRPC ImageService: handlers check, enqueue and wait; the engine thread does the GPU work."""
 
 import functools
+import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn, TypeVar, cast
 
 import grpc
 from genproto import generator_pb2, generator_pb2_grpc
 
-from worker.encode import PNG_MIME_TYPE, encode_png
-from worker.engine import Engine
+from worker.encode import PNG_MIME_TYPE, PREVIEW_MIME_TYPE, encode_png, encode_preview
+from worker.engine import Engine, GenerationResult, Job, JobEvent, Queued, Started, Step
 from worker.errors import NotReady, WorkerError
 from worker.model_loader import LoadedModel
-from worker.params import resolve_params
+from worker.params import GenerationParams, resolve_params
 
 log = logging.getLogger(__name__)
 
-Request = TypeVar("Request")
-Response = TypeVar("Response")
-Handler = Callable[["ImageServicer", Request, grpc.ServicerContext], Response]
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
-def grpc_errors(handler: Handler[Request, Response]) -> Handler[Request, Response]:
+def _abort(context: grpc.ServicerContext, exc: Exception, handler: str) -> NoReturn:
+    if isinstance(exc, WorkerError):
+        if exc.retry_after is not None:
+            context.set_trailing_metadata((("retry-after", str(exc.retry_after)),))
+        context.abort(exc.code, exc.message)
+    # The traceback goes to the log, never to the caller.
+    log.error("%s failed", handler, exc_info=exc)
+    context.abort(grpc.StatusCode.INTERNAL, "internal error in the worker; see the worker's log")
+
+
+def grpc_errors(handler: Handler) -> Handler:
     """The one gRPC error path (DESIGN principle 6): WorkerError → its status; anything else → INTERNAL."""
+    if inspect.isgeneratorfunction(handler):
+
+        @functools.wraps(handler)
+        def stream(self: Any, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            try:
+                yield from handler(self, request, context)
+            except Exception as exc:
+                _abort(context, exc, handler.__name__)
+
+        return cast(Handler, stream)
 
     @functools.wraps(handler)
-    def wrapper(self: "ImageServicer", request: Request, context: grpc.ServicerContext) -> Response:
+    def unary(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
         try:
             return handler(self, request, context)
-        except WorkerError as exc:
-            context.abort(exc.code, exc.message)
-        except Exception:
-            # The traceback goes to the log, never to the caller.
-            log.exception("%s failed", handler.__name__)
-            context.abort(grpc.StatusCode.INTERNAL, "internal error in the worker; see the worker's log")
+        except Exception as exc:
+            _abort(context, exc, handler.__name__)
 
-    return wrapper
+    return cast(Handler, unary)
 
 
 class WorkerState:
     """What the handlers share: the loaded model and the engine once ready, and whether the worker drains."""
 
-    def __init__(self, queue_capacity: int, png_compress_level: int) -> None:
-        self.queue_capacity = queue_capacity
+    def __init__(self, png_compress_level: int) -> None:
         self.png_compress_level = png_compress_level
         self.model: LoadedModel | None = None
         self.engine: Engine | None = None
@@ -65,22 +79,25 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
     def __init__(self, state: WorkerState) -> None:
         self._state = state
 
-    @grpc_errors
-    def GenerateImage(
-        self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext
-    ) -> generator_pb2.GenerateImageResponse:
-        """Check, enqueue, wait for the pixels, encode them here (off the engine thread) and answer."""
+    def _submit(
+        self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext, *, stream: bool
+    ) -> tuple[LoadedModel, Job]:
+        """Check and enqueue; the job is cancelled as soon as the RPC ends for any other reason than success."""
         model, engine = self._state.ready()
         params = resolve_params(request, model.defaults)
         remaining = context.time_remaining()
         deadline = None if remaining is None else time.monotonic() + remaining
-        job = engine.submit(params, deadline)
-        # Called when the RPC ends for any reason: a caller gone (or past its deadline) frees the engine.
+        job = engine.submit(params, deadline, stream=stream)
+        # Called when the RPC ends: a caller gone (or past its deadline) frees the engine at once.
         context.add_callback(lambda: engine.cancel(job) if not job.future.done() else None)
-        result = job.result()
-        image = encode_png(result.pixels, self._state.png_compress_level)
+        return model, job
+
+    def _response(
+        self, model: LoadedModel, params: GenerationParams, result: GenerationResult
+    ) -> generator_pb2.GenerateImageResponse:
+        """Encode the pixels here, on the handler's thread, never on the engine thread."""
         return generator_pb2.GenerateImageResponse(
-            image=image,
+            image=encode_png(result.pixels, self._state.png_compress_level),
             mime_type=PNG_MIME_TYPE,
             filename_hint=f"img-{params.seed}.png",
             seed=params.seed,
@@ -92,6 +109,24 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
             demo_model=model.is_demo,
             generation_seconds=result.seconds,
         )
+
+    @grpc_errors
+    def GenerateImage(
+        self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext
+    ) -> generator_pb2.GenerateImageResponse:
+        """Check, enqueue, wait for the pixels, encode and answer."""
+        model, job = self._submit(request, context, stream=False)
+        return self._response(model, job.params, job.result())
+
+    @grpc_errors
+    def GenerateImageStream(
+        self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext
+    ) -> Iterator[generator_pb2.GenerateImageEvent]:
+        """The same generation, reported as it goes: queued, started, progress with previews, result."""
+        model, job = self._submit(request, context, stream=True)
+        for event in job.iter_events():
+            yield _event_message(event, job.params)
+        yield generator_pb2.GenerateImageEvent(result=self._response(model, job.params, job.result()))
 
     @grpc_errors
     def GetModelInfo(
@@ -111,3 +146,29 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
             queue_capacity=engine.capacity,
             queue_length=engine.queue_length,
         )
+
+
+def _event_message(event: JobEvent, params: GenerationParams) -> generator_pb2.GenerateImageEvent:
+    """The wire form of an engine event; previews are encoded here, off the engine thread."""
+    match event:
+        case Queued(position, queue_length):
+            return generator_pb2.GenerateImageEvent(
+                queued=generator_pb2.Queued(position=position, queue_length=queue_length)
+            )
+        case Started(queued_seconds):
+            return generator_pb2.GenerateImageEvent(
+                started=generator_pb2.Started(
+                    seed=params.seed,
+                    width=params.width,
+                    height=params.height,
+                    steps=params.steps,
+                    guidance_scale=params.guidance_scale,
+                    queued_seconds=queued_seconds,
+                )
+            )
+        case Step(step, total_steps, seconds_per_step, preview):
+            progress = generator_pb2.Progress(step=step, total_steps=total_steps, seconds_per_step=seconds_per_step)
+            if preview is not None:
+                progress.preview = encode_preview(preview)
+                progress.preview_mime_type = PREVIEW_MIME_TYPE
+            return generator_pb2.GenerateImageEvent(progress=progress)

@@ -41,6 +41,9 @@ class WorkerSettings(BaseSettings):
     png_compress_level: int = Field(
         1, ge=0, le=9, alias="WORKER_PNG_COMPRESS_LEVEL", description="zlib level of the PNG answer (lossless)."
     )
+    preview_every_steps: int = Field(
+        5, ge=0, le=150, alias="WORKER_PREVIEW_EVERY_STEPS", description="Streamed previews every N steps; 0: none."
+    )
     log_level: str = Field("INFO", alias="WORKER_LOG_LEVEL")
 
 

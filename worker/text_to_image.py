@@ -8,22 +8,20 @@ import numpy.typing as npt
 import torch
 from diffusers import StableDiffusionXLPipeline
 
-from worker.errors import Cancelled
 from worker.params import GenerationParams
 
 Pixels = npt.NDArray[np.uint8]
+# Called after each denoising step with (steps done, latents); raising Cancelled stops the generation.
+StepHook = Callable[[int, torch.Tensor], None]
 
 
-def generate_pixels(
-    pipeline: StableDiffusionXLPipeline, params: GenerationParams, should_stop: Callable[[], bool]
-) -> Pixels:
-    """Denoise and decode one image as HxWx3 uint8; raises Cancelled at the first step end after should_stop()."""
+def generate_pixels(pipeline: StableDiffusionXLPipeline, params: GenerationParams, on_step: StepHook) -> Pixels:
+    """Denoise and decode one image as HxWx3 uint8; on_step may raise Cancelled to stop at a step's end."""
 
-    def on_step_end(_pipe: Any, _step: int, _timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-        # Raising here leaves the denoising loop at once and skips the VAE decode, which is what a
-        # cancelled job should cost; the pipeline's own `interrupt` flag would still decode.
-        if should_stop():
-            raise Cancelled("the request was cancelled")
+    def on_step_end(_pipe: Any, step: int, _timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        # A Cancelled raised here leaves the denoising loop at once and skips the VAE decode, which is
+        # what a cancelled job should cost; the pipeline's own `interrupt` flag would still decode.
+        on_step(step + 1, tensors["latents"])
         return tensors
 
     # A CPU generator per request: its noise depends on the seed alone, not on what ran before.

@@ -151,6 +151,156 @@ class GenerateImageResponse(_message.Message):
 Global___GenerateImageResponse: _TypeAlias = GenerateImageResponse  # noqa: Y015
 
 @_typing.final
+class GenerateImageEvent(_message.Message):
+    """One event of a streamed generation."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUEUED_FIELD_NUMBER: _builtins.int
+    STARTED_FIELD_NUMBER: _builtins.int
+    PROGRESS_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def queued(self) -> Global___Queued:
+        """The job waits in the worker's queue."""
+
+    @_builtins.property
+    def started(self) -> Global___Started:
+        """The job left the queue and the pipeline runs it."""
+
+    @_builtins.property
+    def progress(self) -> Global___Progress:
+        """A denoising step ended."""
+
+    @_builtins.property
+    def result(self) -> Global___GenerateImageResponse:
+        """The finished image; the last event of a successful stream."""
+
+    def __init__(
+        self,
+        *,
+        queued: Global___Queued | None = ...,
+        started: Global___Started | None = ...,
+        progress: Global___Progress | None = ...,
+        result: Global___GenerateImageResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "progress", b"progress", "queued", b"queued", "result", b"result", "started", b"started"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "progress", b"progress", "queued", b"queued", "result", b"result", "started", b"started"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["queued", "started", "progress", "result"]  # noqa: Y015
+    _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
+
+Global___GenerateImageEvent: _TypeAlias = GenerateImageEvent  # noqa: Y015
+
+@_typing.final
+class Queued(_message.Message):
+    """Where a waiting job stands."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POSITION_FIELD_NUMBER: _builtins.int
+    QUEUE_LENGTH_FIELD_NUMBER: _builtins.int
+    position: _builtins.int
+    """1 means next to run; the count of jobs ahead of it, the running one excluded, plus one."""
+    queue_length: _builtins.int
+    """How many jobs wait in the queue in all, this one included."""
+    def __init__(
+        self,
+        *,
+        position: _builtins.int = ...,
+        queue_length: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["position", b"position", "queue_length", b"queue_length"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Queued: _TypeAlias = Queued  # noqa: Y015
+
+@_typing.final
+class Started(_message.Message):
+    """The job started; the values it runs with."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEED_FIELD_NUMBER: _builtins.int
+    WIDTH_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    STEPS_FIELD_NUMBER: _builtins.int
+    GUIDANCE_SCALE_FIELD_NUMBER: _builtins.int
+    QUEUED_SECONDS_FIELD_NUMBER: _builtins.int
+    seed: _builtins.int
+    """The seed used (the requested one, or the random one the worker chose)."""
+    width: _builtins.int
+    """The width used, in pixels."""
+    height: _builtins.int
+    """The height used, in pixels."""
+    steps: _builtins.int
+    """The number of denoising steps the job will run."""
+    guidance_scale: _builtins.float
+    """The guidance scale used."""
+    queued_seconds: _builtins.float
+    """Seconds the job waited in the queue."""
+    def __init__(
+        self,
+        *,
+        seed: _builtins.int = ...,
+        width: _builtins.int = ...,
+        height: _builtins.int = ...,
+        steps: _builtins.int = ...,
+        guidance_scale: _builtins.float = ...,
+        queued_seconds: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["guidance_scale", b"guidance_scale", "height", b"height", "queued_seconds", b"queued_seconds", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Started: _TypeAlias = Started  # noqa: Y015
+
+@_typing.final
+class Progress(_message.Message):
+    """One denoising step done."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STEP_FIELD_NUMBER: _builtins.int
+    TOTAL_STEPS_FIELD_NUMBER: _builtins.int
+    SECONDS_PER_STEP_FIELD_NUMBER: _builtins.int
+    PREVIEW_FIELD_NUMBER: _builtins.int
+    PREVIEW_MIME_TYPE_FIELD_NUMBER: _builtins.int
+    step: _builtins.int
+    """Steps done so far, 1 to total_steps."""
+    total_steps: _builtins.int
+    """Steps the job runs in all."""
+    seconds_per_step: _builtins.float
+    """Mean seconds per step so far, for an estimate of the time left."""
+    preview: _builtins.bytes
+    """A small preview of the image as it forms (computed from the latents; empty on most steps)."""
+    preview_mime_type: _builtins.str
+    """The MIME type of `preview`, e.g. "image/jpeg"; empty when there is no preview."""
+    def __init__(
+        self,
+        *,
+        step: _builtins.int = ...,
+        total_steps: _builtins.int = ...,
+        seconds_per_step: _builtins.float = ...,
+        preview: _builtins.bytes = ...,
+        preview_mime_type: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["preview", b"preview", "preview_mime_type", b"preview_mime_type", "seconds_per_step", b"seconds_per_step", "step", b"step", "total_steps", b"total_steps"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Progress: _TypeAlias = Progress  # noqa: Y015
+
+@_typing.final
 class GetModelInfoRequest(_message.Message):
     """Asks for the loaded model's description; it has no fields."""
 

@@ -45,6 +45,11 @@ class ImageServiceStub:
                 request_serializer=genproto_dot_generator__pb2.GetModelInfoRequest.SerializeToString,
                 response_deserializer=genproto_dot_generator__pb2.ModelInfo.FromString,
                 _registered_method=True)
+        self.GenerateImageStream = channel.unary_stream(
+                '/generator.ImageService/GenerateImageStream',
+                request_serializer=genproto_dot_generator__pb2.GenerateImageRequest.SerializeToString,
+                response_deserializer=genproto_dot_generator__pb2.GenerateImageEvent.FromString,
+                _registered_method=True)
 
 
 class ImageServiceServicer:
@@ -68,6 +73,17 @@ class ImageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GenerateImageStream(self, request, context):
+        """GenerateImageStream runs the same generation as GenerateImage and reports it as it goes: queued (again
+        whenever the position changes), started, progress after every step (with a small preview every few
+        steps), and last the result, the same message GenerateImage answers. Errors end the stream with the
+        same status codes as GenerateImage. Cancelling the call stops the job at its next step, or takes it
+        out of the queue at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ImageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -80,6 +96,11 @@ def add_ImageServiceServicer_to_server(servicer, server):
                     servicer.GetModelInfo,
                     request_deserializer=genproto_dot_generator__pb2.GetModelInfoRequest.FromString,
                     response_serializer=genproto_dot_generator__pb2.ModelInfo.SerializeToString,
+            ),
+            'GenerateImageStream': grpc.unary_stream_rpc_method_handler(
+                    servicer.GenerateImageStream,
+                    request_deserializer=genproto_dot_generator__pb2.GenerateImageRequest.FromString,
+                    response_serializer=genproto_dot_generator__pb2.GenerateImageEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -137,6 +158,33 @@ class ImageService:
             '/generator.ImageService/GetModelInfo',
             genproto_dot_generator__pb2.GetModelInfoRequest.SerializeToString,
             genproto_dot_generator__pb2.ModelInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GenerateImageStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/generator.ImageService/GenerateImageStream',
+            genproto_dot_generator__pb2.GenerateImageRequest.SerializeToString,
+            genproto_dot_generator__pb2.GenerateImageEvent.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,6 +46,13 @@ class ImageServiceStub:
     """
     GetModelInfo: _grpc.UnaryUnaryMultiCallable[_generator_pb2.GetModelInfoRequest, _generator_pb2.ModelInfo]
     """GetModelInfo describes the loaded model and the defaults the worker fills in for unset values."""
+    GenerateImageStream: _grpc.UnaryStreamMultiCallable[_generator_pb2.GenerateImageRequest, _generator_pb2.GenerateImageEvent]
+    """GenerateImageStream runs the same generation as GenerateImage and reports it as it goes: queued (again
+    whenever the position changes), started, progress after every step (with a small preview every few
+    steps), and last the result, the same message GenerateImage answers. Errors end the stream with the
+    same status codes as GenerateImage. Cancelling the call stops the job at its next step, or takes it
+    out of the queue at once.
+    """
 
 @_typing.type_check_only
 class ImageServiceAsyncStub(ImageServiceStub):
@@ -60,6 +67,13 @@ class ImageServiceAsyncStub(ImageServiceStub):
     """
     GetModelInfo: _aio.UnaryUnaryMultiCallable[_generator_pb2.GetModelInfoRequest, _generator_pb2.ModelInfo]  # type: ignore[assignment]
     """GetModelInfo describes the loaded model and the defaults the worker fills in for unset values."""
+    GenerateImageStream: _aio.UnaryStreamMultiCallable[_generator_pb2.GenerateImageRequest, _generator_pb2.GenerateImageEvent]  # type: ignore[assignment]
+    """GenerateImageStream runs the same generation as GenerateImage and reports it as it goes: queued (again
+    whenever the position changes), started, progress after every step (with a small preview every few
+    steps), and last the result, the same message GenerateImage answers. Errors end the stream with the
+    same status codes as GenerateImage. Cancelling the call stops the job at its next step, or takes it
+    out of the queue at once.
+    """
 
 class ImageServiceServicer(metaclass=_abc_1.ABCMeta):
     """ImageService turns a text prompt into one image on the worker's preloaded SDXL pipeline."""
@@ -83,5 +97,18 @@ class ImageServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_generator_pb2.ModelInfo, _abc.Awaitable[_generator_pb2.ModelInfo]]:
         """GetModelInfo describes the loaded model and the defaults the worker fills in for unset values."""
+
+    @_abc_1.abstractmethod
+    def GenerateImageStream(
+        self,
+        request: _generator_pb2.GenerateImageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_generator_pb2.GenerateImageEvent], _abc.AsyncIterator[_generator_pb2.GenerateImageEvent]]:
+        """GenerateImageStream runs the same generation as GenerateImage and reports it as it goes: queued (again
+        whenever the position changes), started, progress after every step (with a small preview every few
+        steps), and last the result, the same message GenerateImage answers. Errors end the stream with the
+        same status codes as GenerateImage. Cancelling the call stops the job at its next step, or takes it
+        out of the queue at once.
+        """
 
 def add_ImageServiceServicer_to_server(servicer: ImageServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,10 +1,9 @@
 """The worker's gRPC contract, spoken to directly: the original two-field client, bad bytes, deadlines, cancels."""
 
-import importlib
+import subprocess
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import grpc
 import pytest
@@ -18,21 +17,20 @@ ORIGINAL_PROTO_DIR = Path(__file__).resolve().parent / "original"
 METHOD = "/generator.ImageService/GenerateImage"
 
 
-@pytest.fixture(scope="module")
-def original_stubs(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, ModuleType]:
-    """Python stubs compiled now from the original project's proto, under their own module names."""
-    out = tmp_path_factory.mktemp("original_stubs")
-    args = ["protoc", f"-I{ORIGINAL_PROTO_DIR}", f"--python_out={out}", f"--grpc_python_out={out}", "generator.proto"]
-    assert protoc.main(args) == 0
-    (out / "generator_pb2.py").rename(out / "original_pb2.py")
-    grpc_source = (out / "generator_pb2_grpc.py").read_text().replace("import generator_pb2", "import original_pb2")
-    (out / "original_pb2_grpc.py").write_text(grpc_source)
-    sys.path.insert(0, str(out))
-    try:
-        # The original's descriptor shares the name "generator.proto" with nothing in this process, so both load.
-        return importlib.import_module("original_pb2"), importlib.import_module("original_pb2_grpc")
-    finally:
-        sys.path.remove(str(out))
+# A client of the original project, run in its own process: its stubs define the same message names as
+# genproto's, and one process's descriptor pool holds each name once.
+ORIGINAL_CLIENT = """
+import sys
+import grpc
+import generator_pb2, generator_pb2_grpc
+with grpc.insecure_channel(sys.argv[1], options=[("grpc.max_receive_message_length", -1)]) as channel:
+    stub = generator_pb2_grpc.ImageServiceStub(channel)
+    request = generator_pb2.GenerateImageRequest(positive_prompt="a lighthouse", negative_prompt="blurry")
+    reply = stub.GenerateImage(request)
+with open(sys.argv[2], "wb") as out:
+    out.write(reply.image)
+print(reply.mime_type, reply.filename_hint)
+"""
 
 
 @pytest.fixture
@@ -41,15 +39,22 @@ def channel(worker: Service) -> grpc.Channel:
         yield ch
 
 
-def test_client_of_the_original_two_field_proto_gets_a_png(
-    channel: grpc.Channel, original_stubs: tuple[ModuleType, ModuleType]
-) -> None:
-    pb2, pb2_grpc = original_stubs
-    stub = pb2_grpc.ImageServiceStub(channel)
-    response = stub.GenerateImage(pb2.GenerateImageRequest(positive_prompt="a lighthouse", negative_prompt="blurry"))
-    assert response.mime_type == "image/png"
-    assert response.filename_hint.endswith(".png")
-    assert png_pixels(response.image).shape == (512, 512, 3)  # the demo model's defaults
+def test_client_of_the_original_two_field_proto_gets_a_png(worker: Service, tmp_path: Path) -> None:
+    args = ["protoc", f"-I{ORIGINAL_PROTO_DIR}", f"--python_out={tmp_path}", f"--grpc_python_out={tmp_path}"]
+    assert protoc.main([*args, "generator.proto"]) == 0
+    image = tmp_path / "out.png"
+    done = subprocess.run(
+        [sys.executable, "-c", ORIGINAL_CLIENT, f"127.0.0.1:{worker.port}", str(image)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    mime_type, filename_hint = done.stdout.split()
+    assert mime_type == "image/png"
+    assert filename_hint.endswith(".png")
+    assert png_pixels(image.read_bytes()).shape == (512, 512, 3)  # the demo model's defaults
 
 
 def test_undecodable_request_bytes_are_refused_and_the_worker_keeps_serving(channel: grpc.Channel) -> None:

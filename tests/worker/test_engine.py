@@ -2,16 +2,15 @@
 
 import threading
 import time
-from collections.abc import Callable
 
 import numpy as np
 import pytest
 import torch
 
-from worker.engine import Engine
+from worker.engine import Engine, Queued, Started, Step
 from worker.errors import Cancelled, DeadlinePassed, NotReady, OutOfMemory, QueueFull
 from worker.params import GenerationParams
-from worker.text_to_image import Pixels
+from worker.text_to_image import Pixels, StepHook
 
 
 def params(seed: int = 0) -> GenerationParams:
@@ -27,12 +26,13 @@ class BlockingRun:
         self.ran: list[int] = []
         self.steps_after_stop: list[int] = []
 
-    def __call__(self, p: GenerationParams, should_stop: Callable[[], bool]) -> Pixels:
+    def __call__(self, p: GenerationParams, on_step: StepHook) -> Pixels:
         self.ran.append(p.seed)
         self.started.set()
+        step = 0
         while not self.release.wait(0.01):
-            if should_stop():
-                raise Cancelled("the request was cancelled")
+            step += 1
+            on_step(step, torch.zeros(1, 4, 8, 8))  # raises Cancelled when the job was cancelled
         return np.full((p.height, p.width, 3), p.seed, dtype=np.uint8)
 
 
@@ -66,9 +66,10 @@ def test_full_queue_is_refused_at_once_naming_the_queue_length(run: BlockingRun,
     engine.submit(params(2))
     engine.submit(params(3))
     started = time.monotonic()
-    with pytest.raises(QueueFull, match=r"queue is full \(2 of 2 waiting\)"):
+    with pytest.raises(QueueFull, match=r"would be number 3 in a queue of 2") as refused:
         engine.submit(params(4))
     assert time.monotonic() - started < 0.5
+    assert refused.value.retry_after is not None and refused.value.retry_after >= 1
 
 
 def test_cancelled_queued_job_leaves_the_queue_at_once_and_never_runs(run: BlockingRun, engine: Engine) -> None:
@@ -120,7 +121,7 @@ def test_closed_engine_refuses_new_jobs_but_finishes_accepted_ones(run: Blocking
 def test_out_of_memory_answers_a_clear_error_and_the_next_job_runs() -> None:
     calls: list[int] = []
 
-    def run(p: GenerationParams, _should_stop: Callable[[], bool]) -> Pixels:
+    def run(p: GenerationParams, _on_step: StepHook) -> Pixels:
         calls.append(p.seed)
         if p.seed == 1:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
@@ -136,7 +137,7 @@ def test_out_of_memory_answers_a_clear_error_and_the_next_job_runs() -> None:
 
 
 def test_an_unexpected_error_fails_only_its_own_job() -> None:
-    def run(p: GenerationParams, _should_stop: Callable[[], bool]) -> Pixels:
+    def run(p: GenerationParams, _on_step: StepHook) -> Pixels:
         if p.seed == 1:
             raise RuntimeError("boom")
         return np.zeros((p.height, p.width, 3), dtype=np.uint8)
@@ -146,4 +147,49 @@ def test_an_unexpected_error_fails_only_its_own_job() -> None:
     with pytest.raises(RuntimeError, match="boom"):
         engine.submit(params(1)).result()
     assert engine.submit(params(2)).result().pixels.shape == (64, 64, 3)
+    engine.close()
+
+
+def test_streamed_job_reports_queue_positions_start_steps_and_previews() -> None:
+    def run(p: GenerationParams, on_step: StepHook) -> Pixels:
+        for step in range(1, p.steps + 1):
+            on_step(step, torch.randn(1, 4, 16, 24))
+        return np.zeros((p.height, p.width, 3), dtype=np.uint8)
+
+    engine = Engine(run, capacity=4, preview_every=2)
+    first = engine.submit(GenerationParams("a", "", 64, 64, 5, 7.0, 1), stream=True)
+    second = engine.submit(GenerationParams("b", "", 64, 64, 5, 7.0, 2), stream=True)
+    engine.start()
+    first_events = list(first.iter_events())
+    second_events = list(second.iter_events())
+    engine.close()
+    assert first_events[0] == Queued(position=1, queue_length=1)
+    # The second moved from position 2 to 1 when the first left the queue.
+    assert [e for e in second_events if isinstance(e, Queued)] == [Queued(2, 2), Queued(1, 1)]
+    for events in (first_events, second_events):
+        assert isinstance(next(e for e in events if not isinstance(e, Queued)), Started)
+        steps = [e for e in events if isinstance(e, Step)]
+        assert [s.step for s in steps] == [1, 2, 3, 4, 5]
+        assert all(s.total_steps == 5 and s.seconds_per_step >= 0 for s in steps)
+        # Previews every 2 steps, never on the last one; small RGB pixels from the latents.
+        assert [s.step for s in steps if s.preview is not None] == [2, 4]
+        assert steps[1].preview is not None and steps[1].preview.shape == (16, 24, 3)
+    assert first.result().pixels.shape == (64, 64, 3)
+
+
+def test_unary_job_computes_no_previews(monkeypatch: pytest.MonkeyPatch) -> None:
+    previews: list[int] = []
+    monkeypatch.setattr("worker.engine.latents_to_preview", lambda latents: previews.append(1))
+
+    def run(p: GenerationParams, on_step: StepHook) -> Pixels:
+        latents = torch.randn(1, 4, 8, 8)
+        for step in range(1, p.steps + 1):
+            on_step(step, latents)
+        return np.zeros((p.height, p.width, 3), dtype=np.uint8)
+
+    engine = Engine(run, capacity=4, preview_every=1)
+    engine.start()
+    job = engine.submit(params(1))
+    assert job.result().pixels.shape == (64, 64, 3)
+    assert job.events is None and previews == []
     engine.close()

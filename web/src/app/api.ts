@@ -1,5 +1,6 @@
-// The page's side of the HTTP contract (issue 2): POST /generateimage and GET /ready, with every failure turned into
-// a Problem the page can show as it is.
+// The page's side of the HTTP contract (issue 2): POST /generateimage, POST /generateimage/stream (issue 4) and
+// GET /ready, with every failure turned into a Problem the page can show as it is.
+import { readServerSentEvents, type EventSourceMessage } from "./sse";
 
 /** The JSON body of POST /generateimage; an omitted field takes the worker's default for its model. */
 export interface GenerateRequest {
@@ -35,9 +36,12 @@ export interface ReadyInfo {
   queue?: { length?: number; capacity?: number };
 }
 
-/** Everything that can go wrong, in the words the page shows. */
+/**
+ * Everything that can go wrong, in the words the page shows. An `error` event inside a 200 stream is an api Problem
+ * with `streamed` set and the status the unary route answers for its code, so both routes read alike.
+ */
 export type Problem =
-  | { kind: "api"; status: number; code: string; message: string; retryAfter: string | null }
+  | { kind: "api"; status: number; code: string; message: string; retryAfter: string | null; streamed?: boolean }
   | { kind: "unreachable"; url: string; detail: string }
   | { kind: "cancelled" };
 
@@ -67,8 +71,9 @@ export function describeProblem(problem: Problem): { title: string; message: str
       return { title: "Cancelled", message: "The request was cancelled." };
     case "api": {
       const retry = problem.retryAfter ? ` Try again in ${problem.retryAfter} s.` : "";
+      const code = problem.code ? ` (${problem.code})` : "";
       return {
-        title: `The API answered ${problem.status}${problem.code ? ` (${problem.code})` : ""}`,
+        title: problem.streamed ? `The generation failed${code}` : `The API answered ${problem.status}${code}`,
         message: `${problem.message}${retry}`,
       };
     }
@@ -163,4 +168,198 @@ export async function checkReady(baseUrl: string, signal?: AbortSignal): Promise
     if (error instanceof ProblemError) return { state: "not-ready", problem: error.problem };
     throw error;
   }
+}
+
+// --- POST /generateimage/stream (issue 4) -----------------------------------------------------------------------
+
+/** What the stream says before the image is done; `unary` means the api has no stream route and gives no progress. */
+export type StreamEvent =
+  | { type: "queued"; position: number; queueLength: number | null }
+  | {
+      type: "started";
+      seed: number | null;
+      width: number | null;
+      height: number | null;
+      steps: number | null;
+      guidanceScale: number | null;
+      queuedSeconds: number | null;
+    }
+  | { type: "progress"; step: number; steps: number; etaSeconds: number | null; preview: string | null }
+  | { type: "unary" };
+
+export interface GenerateResult {
+  blob: Blob;
+  info: GenerationInfo;
+}
+
+/** An `error` event's code → the status the unary route answers for it (api/errors.py), so the page treats both alike. */
+export const STREAM_ERROR_STATUS: Readonly<Record<string, number>> = {
+  invalid_value: 422,
+  queue_full: 429,
+  out_of_memory: 503,
+  worker_unavailable: 503,
+  worker_not_ready: 503,
+  deadline_exceeded: 504,
+  internal_error: 500,
+};
+
+type Json = Record<string, unknown>;
+
+const num = (data: Json, key: string): number | null =>
+  typeof data[key] === "number" && Number.isFinite(data[key]) ? (data[key] as number) : null;
+const str = (data: Json, key: string): string | null => (typeof data[key] === "string" ? (data[key] as string) : null);
+
+function badStream(message: string): ProblemError {
+  return new ProblemError({ kind: "api", status: 502, code: "invalid_stream", message, retryAfter: null, streamed: true });
+}
+
+/** The page's reading of one SSE message: an event to show, the final image, a failure, or null for one it ignores. */
+export type DecodedEvent =
+  | StreamEvent
+  | { type: "done"; image: string; info: GenerationInfo }
+  | { type: "error"; problem: Problem }
+  | null;
+
+export function decodeStreamEvent(message: EventSourceMessage): DecodedEvent {
+  const type = message.event ?? "message";
+  if (!["queued", "started", "progress", "done", "error"].includes(type)) return null; // newer events, pings
+  let data: Json;
+  try {
+    const parsed: unknown = JSON.parse(message.data);
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
+    data = parsed as Json;
+  } catch {
+    throw badStream(`The API sent a '${type}' event whose data is not a JSON object: ${message.data.slice(0, 80)}`);
+  }
+  switch (type) {
+    case "queued":
+      return { type, position: num(data, "position") ?? 0, queueLength: num(data, "queueLength") };
+    case "started":
+      return {
+        type,
+        seed: num(data, "seed"),
+        width: num(data, "width"),
+        height: num(data, "height"),
+        steps: num(data, "steps"),
+        guidanceScale: num(data, "guidanceScale"),
+        queuedSeconds: num(data, "queuedSeconds"),
+      };
+    case "progress": {
+      const preview = str(data, "preview");
+      return {
+        type,
+        step: num(data, "step") ?? 0,
+        steps: num(data, "steps") ?? 0,
+        etaSeconds: num(data, "etaSeconds"),
+        preview: preview?.startsWith("data:image/") ? preview : null,
+      };
+    }
+    case "done": {
+      const image = str(data, "image");
+      if (!image?.startsWith("data:")) throw badStream("The API's 'done' event has no image.");
+      return {
+        type,
+        image,
+        info: {
+          seed: num(data, "seed"),
+          width: num(data, "width"),
+          height: num(data, "height"),
+          steps: num(data, "steps"),
+          guidanceScale: num(data, "guidanceScale"),
+          model: str(data, "model"),
+          demoModel: typeof data.demoModel === "boolean" ? data.demoModel : null,
+          generationSeconds: num(data, "generationSeconds"),
+          filename: str(data, "filename"),
+        },
+      };
+    }
+    default: {
+      const code = str(data, "error") ?? "internal_error";
+      const retryAfter = num(data, "retryAfter") ?? str(data, "retryAfter");
+      return {
+        type: "error",
+        problem: {
+          kind: "api",
+          status: num(data, "status") ?? STREAM_ERROR_STATUS[code] ?? 500,
+          code,
+          message: str(data, "message") ?? "The API reported an error without a message.",
+          retryAfter: retryAfter === null ? null : String(retryAfter),
+          streamed: true,
+        },
+      };
+    }
+  }
+}
+
+/** A base64 (or percent-encoded) data: URL as a Blob, so the final image gets a blob: URL as the unary route's does. */
+export function dataUrlToBlob(url: string): Blob {
+  const comma = url.indexOf(",");
+  if (!url.startsWith("data:") || comma < 0) throw new Error("not a data: URL");
+  const [type, ...params] = url.slice(5, comma).split(";");
+  const payload = url.slice(comma + 1);
+  const mime = type || "text/plain";
+  if (!params.includes("base64")) return new Blob([decodeURIComponent(payload)], { type: mime });
+  const binary = atob(payload);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return new Blob([bytes], { type: mime });
+}
+
+/**
+ * POST /generateimage/stream: reports queue position, steps and previews through `onEvent` and resolves with the
+ * final image. Aborting `signal` closes the connection, which cancels the job on the worker. An api that has no
+ * stream route (404, one from before issue 4) gets the same request on the unary route, without progress.
+ */
+export async function generateImageStream(
+  baseUrl: string,
+  request: GenerateRequest,
+  onEvent: (event: StreamEvent) => void,
+  signal?: AbortSignal,
+): Promise<GenerateResult> {
+  const response = await send(`${baseUrl}/generateimage/stream`, baseUrl, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "text/event-stream, application/json" },
+    body: JSON.stringify(request),
+    signal,
+    cache: "no-store",
+  });
+  if (response.status === 404) {
+    await response.body?.cancel().catch(() => undefined);
+    onEvent({ type: "unary" });
+    return generateImage(baseUrl, request, signal);
+  }
+  // Validation (422), body (400, 413, 415) and a full queue (429, with Retry-After) answer before any stream starts.
+  if (!response.ok) throw new ProblemError(await problemFromResponse(response));
+  if (!response.body) throw badStream("The API answered 200 without a body.");
+
+  const events = readServerSentEvents(response.body);
+  try {
+    for (;;) {
+      let next: IteratorResult<EventSourceMessage>;
+      try {
+        next = await events.next();
+      } catch (error) {
+        // The read failed: our own abort, or the connection lost (the api stopped, a proxy timed out).
+        if (signal?.aborted) throw new ProblemError({ kind: "cancelled" });
+        const detail = error instanceof Error ? error.message : String(error);
+        throw new ProblemError({ kind: "unreachable", url: baseUrl, detail: `the stream broke off: ${detail}` });
+      }
+      if (next.done) break;
+      const event = decodeStreamEvent(next.value);
+      if (event === null) continue;
+      if (event.type === "done") {
+        try {
+          return { blob: dataUrlToBlob(event.image), info: event.info };
+        } catch {
+          throw badStream("The API's 'done' event has an image that is not valid base64.");
+        }
+      }
+      if (event.type === "error") throw new ProblemError(event.problem);
+      onEvent(event);
+    }
+  } finally {
+    await events.return(undefined);
+  }
+  if (signal?.aborted) throw new ProblemError({ kind: "cancelled" });
+  throw badStream("The API closed the stream before the image was done.");
 }

@@ -9,7 +9,16 @@ import { Label } from "@/components/ui/label";
 import { Separator } from "@/components/ui/separator";
 import { Textarea } from "@/components/ui/textarea";
 import { AdvancedSettings } from "./advanced-settings";
-import { ProblemError, checkReady, describeProblem, generateImage, type Problem, type ReadyState } from "./api";
+import {
+  ProblemError,
+  checkReady,
+  describeProblem,
+  generateImageStream,
+  type Problem,
+  type ReadyState,
+  type StreamEvent,
+} from "./api";
+import type { LiveState } from "./generation-progress";
 import { HistoryStrip } from "./history-strip";
 import { ImagePreview } from "./image-preview";
 import { DemoModelNotice, ModelStatusBadge, NotReadyNotice } from "./model-status";
@@ -30,11 +39,14 @@ export function ImageGenerator({ apiBaseUrl }: { apiBaseUrl: string }) {
   const [startedAt, setStartedAt] = useState(0);
   const [now, setNow] = useState(0);
   const [problem, setProblem] = useState<Problem | null>(null);
+  const [live, setLive] = useState<LiveState | null>(null);
+  const [livePreview, setLivePreview] = useState<string | null>(null);
   const [announcement, setAnnouncement] = useState("");
 
   const formRef = useRef<HTMLFormElement>(null);
   const historyRef = useRef<GeneratedImage[]>([]);
   const runningRef = useRef(false);
+  // The running request's controller; a request whose controller is no longer here was cancelled and is ignored.
   const abortRef = useRef<AbortController | null>(null);
   const nextIdRef = useRef(1);
   // Until the person edits a parameter, the worker's defaults from GET /ready replace SDXL's.
@@ -103,20 +115,59 @@ export function ImageGenerator({ apiBaseUrl }: { apiBaseUrl: string }) {
     for (const old of dropped) URL.revokeObjectURL(old.url);
   }, []);
 
+  const finish = useCallback(() => {
+    runningRef.current = false;
+    abortRef.current = null;
+    setRunning(false);
+    setLive(null);
+    setLivePreview(null);
+  }, []);
+
+  const onStreamEvent = useCallback((event: StreamEvent) => {
+    switch (event.type) {
+      case "queued":
+        setLive({ phase: "queued", position: event.position, queueLength: event.queueLength });
+        setAnnouncement(`Waiting: position ${event.position} in queue.`);
+        break;
+      case "started":
+        setLive({ phase: "running", step: 0, steps: event.steps, etaSeconds: null });
+        setAnnouncement("Generating the image…");
+        break;
+      case "progress":
+        setLive({ phase: "running", step: event.step, steps: event.steps, etaSeconds: event.etaSeconds });
+        if (event.preview) setLivePreview(event.preview);
+        break;
+      case "unary":
+        setLive({ phase: "unary" });
+        break;
+    }
+  }, []);
+
   const generate = useCallback(async () => {
     if (runningRef.current) return; // one request at a time, whatever clicks or keys arrive meanwhile
     runningRef.current = true;
     const controller = new AbortController();
     abortRef.current = controller;
+    const isCurrent = () => abortRef.current === controller;
     const started = performance.now();
     const sent = values;
     setRunning(true);
     setStartedAt(started);
     setNow(started);
     setProblem(null);
+    setLive({ phase: "sending" });
+    setLivePreview(null);
     setAnnouncement("Generating the image…");
     try {
-      const { blob, info } = await generateImage(apiBaseUrl, toRequest(sent), controller.signal);
+      const { blob, info } = await generateImageStream(
+        apiBaseUrl,
+        toRequest(sent),
+        (event) => {
+          if (isCurrent()) onStreamEvent(event);
+        },
+        controller.signal,
+      );
+      if (!isCurrent()) return; // cancelled just as the image arrived: the person asked for nothing
       const elapsedMs = performance.now() - started;
       addToHistory({
         id: nextIdRef.current++,
@@ -128,6 +179,7 @@ export function ImageGenerator({ apiBaseUrl }: { apiBaseUrl: string }) {
       });
       setAnnouncement(`Image generated in ${(elapsedMs / 1000).toFixed(1)} seconds, seed ${info.seed ?? "unknown"}.`);
     } catch (error) {
+      if (!isCurrent()) return; // cancel() has already said so and made the page ready
       const found: Problem =
         error instanceof ProblemError
           ? error.problem
@@ -139,11 +191,19 @@ export function ImageGenerator({ apiBaseUrl }: { apiBaseUrl: string }) {
         setReadyCheck((n) => n + 1);
       }
     } finally {
-      runningRef.current = false;
-      abortRef.current = null;
-      setRunning(false);
+      if (isCurrent()) finish();
     }
-  }, [apiBaseUrl, values, addToHistory]);
+  }, [apiBaseUrl, values, addToHistory, onStreamEvent, finish]);
+
+  // Closing the connection cancels the job on the worker (issue 4); the page does not wait for the fetch to unwind.
+  const cancel = useCallback(() => {
+    const controller = abortRef.current;
+    if (!controller) return;
+    finish();
+    controller.abort();
+    setProblem({ kind: "cancelled" });
+    setAnnouncement("Cancelled.");
+  }, [finish]);
 
   const onSubmit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -252,13 +312,18 @@ export function ImageGenerator({ apiBaseUrl }: { apiBaseUrl: string }) {
               )}
             </Button>
             {running && (
-              <Button type="button" variant="outline" size="lg" onClick={() => abortRef.current?.abort()}>
+              <Button type="button" variant="outline" size="lg" onClick={cancel}>
                 <Square aria-hidden="true" />
                 Cancel
               </Button>
             )}
           </div>
 
+          {problem?.kind === "cancelled" && (
+            <p data-testid="cancelled-note" className="text-sm text-muted-foreground">
+              Cancelled.
+            </p>
+          )}
           {shownProblem && (
             <Alert variant="destructive" data-testid="generate-error">
               <XCircle aria-hidden="true" className="h-4 w-4" />
@@ -278,6 +343,8 @@ export function ImageGenerator({ apiBaseUrl }: { apiBaseUrl: string }) {
             image={current}
             running={running}
             elapsedMs={elapsedMs}
+            live={live}
+            livePreview={livePreview}
             onReuseSeed={(seed) => updateValues({ seedMode: "fixed", seed: String(seed) })}
           />
         </section>

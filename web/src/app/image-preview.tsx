@@ -5,6 +5,7 @@ import { Download, ImageIcon, Loader2, RotateCcw } from "lucide-react";
 import { AspectRatio } from "@/components/ui/aspect-ratio";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
+import { GenerationProgress, type LiveState } from "./generation-progress";
 import { downloadName, type GeneratedImage } from "./params";
 
 interface ImagePreviewProps {
@@ -13,6 +14,10 @@ interface ImagePreviewProps {
   image: GeneratedImage | null;
   running: boolean;
   elapsedMs: number;
+  /** Where the running request is; null when none runs. */
+  live: LiveState | null;
+  /** The worker's latest low-res look at the picture forming (a data: URL), shown until the final image replaces it. */
+  livePreview: string | null;
   onReuseSeed: (seed: number) => void;
 }
 
@@ -20,7 +25,17 @@ function seconds(ms: number) {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-export function ImagePreview({ ratio, requestedSize, image, running, elapsedMs, onReuseSeed }: ImagePreviewProps) {
+export function ImagePreview({
+  ratio,
+  requestedSize,
+  image,
+  running,
+  elapsedMs,
+  live,
+  livePreview,
+  onReuseSeed,
+}: ImagePreviewProps) {
+  const showLive = running && livePreview !== null;
   const info = image?.info;
   return (
     <div className="space-y-4">
@@ -32,7 +47,16 @@ export function ImagePreview({ ratio, requestedSize, image, running, elapsedMs, 
           data-ratio={ratio.toFixed(4)}
           className="overflow-hidden rounded-lg border bg-muted"
         >
-          {image ? (
+          {showLive ? (
+            // A small JPEG from the latents (issue 4), scaled up to the panel: blurry on purpose, it is a glimpse.
+            // eslint-disable-next-line @next/next/no-img-element
+            <img
+              src={livePreview}
+              alt="Preview of the image being generated"
+              data-testid="live-preview"
+              className="h-full w-full object-contain"
+            />
+          ) : image ? (
             // A blob: URL made from the api's PNG; next/image cannot optimise it and would only get in the way.
             // eslint-disable-next-line @next/next/no-img-element
             <img
@@ -51,7 +75,15 @@ export function ImagePreview({ ratio, requestedSize, image, running, elapsedMs, 
               <p className="text-xs">{requestedSize}</p>
             </div>
           )}
-          {running && (
+          {showLive ? (
+            <span
+              aria-hidden="true"
+              className="absolute right-2 top-2 flex items-center gap-1 rounded bg-background/80 px-2 py-0.5 font-mono text-xs tabular-nums"
+            >
+              <Loader2 className="h-3 w-3 animate-spin" />
+              {seconds(elapsedMs)}
+            </span>
+          ) : running && (
             <div
               aria-hidden="true"
               className="absolute inset-0 flex flex-col items-center justify-center gap-2 bg-background/60 backdrop-blur-[1px]"
@@ -63,7 +95,10 @@ export function ImagePreview({ ratio, requestedSize, image, running, elapsedMs, 
         </AspectRatio>
       </div>
 
-      {image && info && (
+      {running && live && <GenerationProgress live={live} />}
+
+      {/* While a live preview stands in the panel, the shown image's details would describe another picture. */}
+      {image && info && !showLive && (
         <div className="flex flex-wrap items-start justify-between gap-3">
           <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm" aria-label="Parameters of the shown image">
             <dt className="text-muted-foreground">Seed</dt>

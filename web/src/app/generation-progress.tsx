@@ -1,0 +1,76 @@
+"use client";
+
+import { Progress } from "@/components/ui/progress";
+
+/** Where a running request is, from the stream's events (issue 4). */
+export type LiveState =
+  | { phase: "sending" }
+  | { phase: "queued"; position: number; queueLength: number | null }
+  | { phase: "running"; step: number; steps: number | null; etaSeconds: number | null }
+  // The api has no stream route (older than issue 4): the unary route makes the image without telling progress.
+  | { phase: "unary" };
+
+/** "about 3 s left", "about 2 min 5 s left": the worker's estimate, which is only as good as the steps so far. */
+export function formatEta(seconds: number): string {
+  const whole = Math.max(0, Math.ceil(seconds));
+  if (whole < 1) return "almost done";
+  if (whole < 60) return `about ${whole} s left`;
+  const minutes = Math.floor(whole / 60);
+  const rest = whole % 60;
+  return `about ${minutes} min${rest ? ` ${rest} s` : ""} left`;
+}
+
+export function queueText(position: number, queueLength: number | null): string {
+  const next = position === 1 ? " (next to run)" : "";
+  const of = queueLength !== null && queueLength >= position ? ` of ${queueLength}` : "";
+  return `Waiting: position ${position}${of} in queue${next}`;
+}
+
+export function GenerationProgress({ live }: { live: LiveState }) {
+  let status: string;
+  let detail = "";
+  let value: number | null = null;
+  let max = 100;
+  switch (live.phase) {
+    case "sending":
+      status = "Sending the request…";
+      break;
+    case "queued":
+      status = queueText(live.position, live.queueLength);
+      break;
+    case "running":
+      if (live.steps && live.steps > 0) {
+        max = live.steps;
+        // Radix refuses a value above max; the worker never sends one, a future scheduler might.
+        value = Math.min(Math.max(0, live.step), live.steps);
+        status = `Step ${value} of ${live.steps}`;
+      } else {
+        status = "Starting…";
+      }
+      if (live.etaSeconds !== null && live.step > 0) detail = formatEta(live.etaSeconds);
+      break;
+    case "unary":
+      status = "Generating… (this API does not report progress)";
+      break;
+  }
+  return (
+    <div data-testid="progress-panel" data-phase={live.phase} className="space-y-2">
+      <div className="flex items-baseline justify-between gap-3 text-sm">
+        <span data-testid="progress-status" className="font-medium tabular-nums">
+          {status}
+        </span>
+        {detail && (
+          <span data-testid="progress-eta" className="text-muted-foreground tabular-nums">
+            {detail}
+          </span>
+        )}
+      </div>
+      <Progress
+        value={value}
+        max={max}
+        aria-label="Generation progress"
+        getValueLabel={(current, total) => `Step ${current} of ${total}`}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,321 @@
+// generateImageStream and its helpers against a fake fetch: the page's reading of POST /generateimage/stream.
+import { expect, test } from "@playwright/test";
+
+import {
+  ProblemError,
+  dataUrlToBlob,
+  decodeStreamEvent,
+  describeProblem,
+  generateImageStream,
+  type Problem,
+  type StreamEvent,
+} from "../src/app/api";
+
+const BASE = "http://api.test";
+const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 255, 128]);
+const PNG_URL = `data:image/png;base64,${Buffer.from(PNG).toString("base64")}`;
+const REQUEST = { positivePrompt: "a lighthouse", width: 512, height: 512, steps: 3 };
+
+const sse = (event: string, data: unknown) => `event: ${event}\r\ndata: ${JSON.stringify(data)}\r\n\r\n`;
+
+const DONE = {
+  image: PNG_URL,
+  seed: 42,
+  width: 512,
+  height: 512,
+  steps: 3,
+  guidanceScale: 7,
+  model: "demo-sdxl",
+  demoModel: true,
+  generationSeconds: 1.25,
+  filename: "img-42.png",
+};
+
+type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
+
+/** Runs `body` with fetch replaced by `handler`, returning the URLs fetched. */
+async function withFetch<T>(handler: Handler, body: () => Promise<T>): Promise<{ result: T; urls: string[] }> {
+  const original = globalThis.fetch;
+  const urls: string[] = [];
+  globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = String(input);
+    urls.push(url);
+    if (init?.signal?.aborted) throw new DOMException("The operation was aborted.", "AbortError");
+    return handler(url, init ?? {});
+  }) as typeof fetch;
+  try {
+    return { result: await body(), urls };
+  } finally {
+    globalThis.fetch = original;
+  }
+}
+
+function streamResponse(chunks: string[]): Response {
+  return new Response(chunks.join(""), { status: 200, headers: { "Content-Type": "text/event-stream" } });
+}
+
+async function problemOf(promise: Promise<unknown>): Promise<Problem> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ProblemError) return error.problem;
+    throw error;
+  }
+  throw new Error("expected a ProblemError");
+}
+
+test("reports queued, started and progress in order and resolves with the done event's image and values", async () => {
+  const events: StreamEvent[] = [];
+  const { result, urls } = await withFetch(
+    () =>
+      streamResponse([
+        sse("queued", { position: 2, queueLength: 2 }),
+        sse("queued", { position: 1, queueLength: 1 }),
+        ": ping\r\n\r\n",
+        sse("started", { seed: 42, width: 512, height: 512, steps: 3, guidanceScale: 7, queuedSeconds: 0.5 }),
+        sse("progress", { step: 1, steps: 3, etaSeconds: 2 }),
+        sse("progress", { step: 2, steps: 3, etaSeconds: 1, preview: "data:image/jpeg;base64,/9j/" }),
+        sse("some-future-event", { x: 1 }),
+        sse("progress", { step: 3, steps: 3, etaSeconds: 0 }),
+        sse("done", DONE),
+      ]),
+    () => generateImageStream(BASE, REQUEST, (event) => events.push(event)),
+  );
+  expect(urls).toEqual([`${BASE}/generateimage/stream`]);
+  expect(events).toEqual([
+    { type: "queued", position: 2, queueLength: 2 },
+    { type: "queued", position: 1, queueLength: 1 },
+    { type: "started", seed: 42, width: 512, height: 512, steps: 3, guidanceScale: 7, queuedSeconds: 0.5 },
+    { type: "progress", step: 1, steps: 3, etaSeconds: 2, preview: null },
+    { type: "progress", step: 2, steps: 3, etaSeconds: 1, preview: "data:image/jpeg;base64,/9j/" },
+    { type: "progress", step: 3, steps: 3, etaSeconds: 0, preview: null },
+  ]);
+  expect(result.blob.type).toBe("image/png");
+  expect(new Uint8Array(await result.blob.arrayBuffer())).toEqual(PNG);
+  expect(result.info).toEqual({
+    seed: 42,
+    width: 512,
+    height: 512,
+    steps: 3,
+    guidanceScale: 7,
+    model: "demo-sdxl",
+    demoModel: true,
+    generationSeconds: 1.25,
+    filename: "img-42.png",
+  });
+});
+
+test("sends the same JSON body as the unary route, asking for an event stream", async () => {
+  let sent: RequestInit | undefined;
+  await withFetch(
+    (_url, init) => {
+      sent = init;
+      return streamResponse([sse("done", DONE)]);
+    },
+    () => generateImageStream(BASE, REQUEST, () => undefined),
+  );
+  expect(sent?.method).toBe("POST");
+  expect(JSON.parse(String(sent?.body))).toEqual(REQUEST);
+  expect(new Headers(sent?.headers).get("Accept")).toContain("text/event-stream");
+  expect(new Headers(sent?.headers).get("Content-Type")).toBe("application/json");
+});
+
+test("an error event is the api's problem, with the status the unary route gives its code", async () => {
+  const events: StreamEvent[] = [];
+  const problem = await problemOf(
+    withFetch(
+      () =>
+        streamResponse([
+          sse("queued", { position: 1, queueLength: 1 }),
+          sse("error", { error: "deadline_exceeded", message: "the request took longer than 300 s" }),
+          sse("done", DONE), // never read: error is the last event
+        ]),
+      () => generateImageStream(BASE, REQUEST, (event) => events.push(event)),
+    ),
+  );
+  expect(problem).toEqual({
+    kind: "api",
+    status: 504,
+    code: "deadline_exceeded",
+    message: "the request took longer than 300 s",
+    retryAfter: null,
+    streamed: true,
+  });
+  expect(describeProblem(problem).title).toBe("The generation failed (deadline_exceeded)");
+  expect(events).toHaveLength(1);
+});
+
+test("queue_full arrives either as an error event or as a plain 429 with Retry-After", async () => {
+  const inStream = await problemOf(
+    withFetch(
+      () => streamResponse([sse("error", { error: "queue_full", message: "the queue is full (4 of 4)" })]),
+      () => generateImageStream(BASE, REQUEST, () => undefined),
+    ),
+  );
+  expect(inStream).toMatchObject({ kind: "api", status: 429, code: "queue_full", streamed: true });
+
+  const before = await problemOf(
+    withFetch(
+      () =>
+        new Response(JSON.stringify({ error: "queue_full", message: "the queue is full (4 of 4)" }), {
+          status: 429,
+          headers: { "Content-Type": "application/json", "Retry-After": "12" },
+        }),
+      () => generateImageStream(BASE, REQUEST, () => undefined),
+    ),
+  );
+  expect(before).toEqual({
+    kind: "api",
+    status: 429,
+    code: "queue_full",
+    message: "the queue is full (4 of 4)",
+    retryAfter: "12",
+  });
+  expect(describeProblem(before).message).toContain("Try again in 12 s.");
+});
+
+test("a 422 before the stream is shown as the unary route's is", async () => {
+  const problem = await problemOf(
+    withFetch(
+      () =>
+        new Response(JSON.stringify({ error: "invalid_value", message: "width must be a multiple of 8 (got 260)" }), {
+          status: 422,
+          headers: { "Content-Type": "application/json" },
+        }),
+      () => generateImageStream(BASE, REQUEST, () => undefined),
+    ),
+  );
+  expect(problem).toEqual({
+    kind: "api",
+    status: 422,
+    code: "invalid_value",
+    message: "width must be a multiple of 8 (got 260)",
+    retryAfter: null,
+  });
+  expect(describeProblem(problem).title).toBe("The API answered 422 (invalid_value)");
+});
+
+test("an api without the stream route (404) gets the request on the unary route", async () => {
+  const events: StreamEvent[] = [];
+  const { result, urls } = await withFetch(
+    (url) =>
+      url.endsWith("/stream")
+        ? new Response(JSON.stringify({ error: "not_found", message: "no route" }), { status: 404 })
+        : new Response(PNG, {
+            status: 200,
+            headers: { "Content-Type": "image/png", "X-Seed": "7", "X-Width": "512", "X-Demo-Model": "true" },
+          }),
+    () => generateImageStream(BASE, REQUEST, (event) => events.push(event)),
+  );
+  expect(urls).toEqual([`${BASE}/generateimage/stream`, `${BASE}/generateimage`]);
+  expect(events).toEqual([{ type: "unary" }]);
+  expect(new Uint8Array(await result.blob.arrayBuffer())).toEqual(PNG);
+  expect(result.info).toMatchObject({ seed: 7, width: 512, demoModel: true });
+});
+
+test("a stream that ends without done or error is a problem, not a hang", async () => {
+  const problem = await problemOf(
+    withFetch(
+      () => streamResponse([sse("progress", { step: 1, steps: 3, etaSeconds: 2 })]),
+      () => generateImageStream(BASE, REQUEST, () => undefined),
+    ),
+  );
+  expect(problem).toMatchObject({ kind: "api", code: "invalid_stream", streamed: true });
+  expect(describeProblem(problem).message).toMatch(/closed the stream before the image was done/);
+});
+
+test("a refused connection is 'unreachable', and so is a stream that breaks off", async () => {
+  const refused = await problemOf(
+    withFetch(
+      () => {
+        throw new TypeError("Failed to fetch");
+      },
+      () => generateImageStream(BASE, REQUEST, () => undefined),
+    ),
+  );
+  expect(refused).toEqual({ kind: "unreachable", url: BASE, detail: "Failed to fetch" });
+
+  const encoder = new TextEncoder();
+  let sent = false;
+  const broken = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (!sent) {
+        sent = true;
+        controller.enqueue(encoder.encode(sse("progress", { step: 1, steps: 3, etaSeconds: 2 })));
+      } else {
+        controller.error(new TypeError("network error"));
+      }
+    },
+  });
+  const lost = await problemOf(
+    withFetch(
+      () => new Response(broken, { status: 200, headers: { "Content-Type": "text/event-stream" } }),
+      () => generateImageStream(BASE, REQUEST, () => undefined),
+    ),
+  );
+  expect(lost).toMatchObject({ kind: "unreachable", url: BASE });
+});
+
+test("aborting mid-stream is 'cancelled' and closes the body", async () => {
+  const controller = new AbortController();
+  let cancelled = false;
+  const encoder = new TextEncoder();
+  const events: StreamEvent[] = [];
+  const problem = await problemOf(
+    withFetch(
+      (_url, init) => {
+        const body = new ReadableStream<Uint8Array>({
+          start(stream) {
+            stream.enqueue(encoder.encode(sse("progress", { step: 1, steps: 40, etaSeconds: 9 })));
+            // As fetch does: aborting the request errors its body.
+            init.signal?.addEventListener("abort", () => stream.error(new DOMException("aborted", "AbortError")));
+          },
+          cancel() {
+            cancelled = true;
+          },
+        });
+        return new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream" } });
+      },
+      () =>
+        generateImageStream(
+          BASE,
+          REQUEST,
+          (event) => {
+            events.push(event);
+            controller.abort(); // Cancel pressed after the first step
+          },
+          controller.signal,
+        ),
+    ),
+  );
+  expect(problem).toEqual({ kind: "cancelled" });
+  expect(events).toHaveLength(1);
+  // The body errored (the abort) rather than being cancelled by the reader; either way nothing is read after it.
+  expect(typeof cancelled).toBe("boolean");
+});
+
+test("decodeStreamEvent ignores unknown events and refuses known ones whose data is not a JSON object", () => {
+  expect(decodeStreamEvent({ event: "heartbeat", data: "x" })).toBeNull();
+  expect(decodeStreamEvent({ event: undefined, data: "{}" })).toBeNull();
+  expect(() => decodeStreamEvent({ event: "progress", data: "not json" })).toThrow(/not a JSON object/);
+  expect(() => decodeStreamEvent({ event: "done", data: "[1]" })).toThrow(/not a JSON object/);
+  expect(() => decodeStreamEvent({ event: "done", data: '{"seed": 1}' })).toThrow(/has no image/);
+  // A preview that is not an image data: URL is dropped rather than put in an <img>.
+  expect(decodeStreamEvent({ event: "progress", data: '{"step": 1, "steps": 2, "preview": "javascript:x"}' })).toEqual({
+    type: "progress",
+    step: 1,
+    steps: 2,
+    etaSeconds: null,
+    preview: null,
+  });
+});
+
+test("dataUrlToBlob decodes base64 and percent-encoded data: URLs with their type", async () => {
+  const png = dataUrlToBlob(PNG_URL);
+  expect(png.type).toBe("image/png");
+  expect(new Uint8Array(await png.arrayBuffer())).toEqual(PNG);
+  const text = dataUrlToBlob("data:,hello%20world");
+  expect(text.type).toBe("text/plain");
+  expect(await text.text()).toBe("hello world");
+  expect(() => dataUrlToBlob("blob:http://x/1")).toThrow(/not a data: URL/);
+});
