@@ -6,6 +6,7 @@ import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import grpc
@@ -187,37 +188,56 @@ def _worker(request: Request) -> WorkerClient:
     return worker
 
 
-def grpc_error_response(request: Request, code: grpc.StatusCode, details: str) -> JSONResponse:
-    """The answer for a worker error, from GRPC_TO_HTTP; worker details reach the client only where safe."""
-    status, error = GRPC_TO_HTTP.get(code, (500, ErrorCode.INTERNAL_ERROR))
+@dataclass(frozen=True)
+class WorkerFailure:
+    """A worker error as the client sees it: status, code, message and headers (from GRPC_TO_HTTP)."""
+
+    status: int
+    code: ErrorCode
+    message: str
+    headers: dict[str, str]
+
+
+def _retry_after(worker: WorkerClient, trailing: grpc.aio.Metadata | None) -> str:
+    # The worker computes it from its queue length and measured seconds per job (worker/engine.py).
+    for key, value in trailing or ():
+        if key == "retry-after":
+            return str(value)
+    # An older worker sends none: one slot frees when the running generation ends.
+    return str(max(1, math.ceil(worker.last_generation_seconds)))
+
+
+def describe_rpc_error(worker: WorkerClient, error: grpc.aio.AioRpcError) -> WorkerFailure:
+    """The answer for a worker error; worker details reach the client only where they are written for it."""
+    code, details = error.code(), error.details() or ""
+    status, error_code = GRPC_TO_HTTP.get(code, (500, ErrorCode.INTERNAL_ERROR))
     headers: dict[str, str] = {}
     # INVALID_ARGUMENT and RESOURCE_EXHAUSTED messages are written for clients (worker/errors.py): they name
-    # the field and value, the queue length and capacity, or the size that did not fit.
+    # the field and value, the refused queue position, or the size that did not fit.
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         message = details
     elif code == grpc.StatusCode.RESOURCE_EXHAUSTED and _OUT_OF_MEMORY.search(details):
         # 503, not 429: the client did not send too much, the worker lacks memory for this size. No
         # Retry-After: the same request is likely to fail the same way; a smaller one may not.
-        status, error, message = 503, ErrorCode.OUT_OF_MEMORY, details
+        status, error_code, message = 503, ErrorCode.OUT_OF_MEMORY, details
     elif code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        # One slot frees when the running generation ends, so its duration is the useful wait.
-        headers["Retry-After"] = str(max(1, math.ceil(_worker(request).last_generation_seconds)))
+        headers["Retry-After"] = _retry_after(worker, error.trailing_metadata())
         message = details or "the worker's queue is full; retry later"
     elif status == 503:
         message = "the image worker is unavailable (loading, draining or down); retry in a few seconds"
     elif status == 504:
-        timeout = _worker(request).generate_timeout
-        message = f"the image was not ready within {timeout:g} s (API_GENERATE_TIMEOUT_SECONDS)"
+        message = f"the image was not ready within {worker.generate_timeout:g} s (API_GENERATE_TIMEOUT_SECONDS)"
     else:
         message = "the image worker failed; the gateway's log has the details"
     level = logging.ERROR if status == 500 else logging.WARNING
-    log.log(level, "worker answered %s: %s -> %d %s", code.name, details, status, error.value)
-    return error_response(status, error, message, headers)
+    log.log(level, "worker answered %s: %s -> %d %s", code.name, details, status, error_code.value)
+    return WorkerFailure(status, error_code, message, headers)
 
 
 async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, grpc.aio.AioRpcError)
-    return grpc_error_response(request, exc.code(), exc.details() or "")
+    failure = describe_rpc_error(_worker(request), exc)
+    return error_response(failure.status, failure.code, failure.message, failure.headers)
 
 
 async def _on_worker_unreachable(request: Request, exc: Exception) -> JSONResponse:

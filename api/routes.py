@@ -3,17 +3,15 @@
 import asyncio
 import email.message
 import logging
-import re
 import time
 from collections.abc import Awaitable
 from typing import Annotated, Any, Final, TypeVar
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from genproto import generator_pb2
 
 from api.errors import ApiError
+from api.replies import image_headers
 from api.schemas import (
     Defaults,
     ErrorCode,
@@ -23,6 +21,7 @@ from api.schemas import (
     Queue,
     ReadyResponse,
 )
+from api.streaming import open_stream
 from api.worker_client import WorkerClient
 
 log = logging.getLogger(__name__)
@@ -42,6 +41,15 @@ IMAGE_HEADERS: Final[dict[str, str]] = {
 }
 # Clients may read these beyond the CORS-safelisted ones.
 EXPOSED_HEADERS: Final = [*IMAGE_HEADERS, "Content-Disposition", "Retry-After"]
+
+
+STREAM_DESCRIPTION: Final = """Events, each `event: <name>` with a JSON `data:` line:
+`queued` {position, queueLength} (again whenever the position changes);
+`started` {seed, width, height, steps, guidanceScale, queuedSeconds};
+`progress` {step, steps, etaSeconds, preview?} after every step, `preview` a small JPEG data URL every few steps;
+`done` {image (PNG data URL), seed, width, height, steps, guidanceScale, model, demoModel, generationSeconds,
+filename} last on success; `error` {error, message} last on failure (the codes of /generateimage).
+A request refused before it starts (422, 429, 503, ...) gets the plain JSON error instead of a stream."""
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -126,26 +134,22 @@ async def generate_image(body: GenerateImageRequest, request: Request, worker: W
     return Response(content=reply.image, media_type=reply.mime_type or "image/png", headers=image_headers(reply))
 
 
-def image_headers(reply: generator_pb2.GenerateImageResponse) -> dict[str, str]:
-    """Content-Disposition and the X-* headers with the values the worker used."""
-    return {
-        "Content-Disposition": f"inline; filename={_safe_filename(reply.filename_hint)}",
-        "X-Seed": str(reply.seed),
-        "X-Width": str(reply.width),
-        "X-Height": str(reply.height),
-        "X-Steps": str(reply.steps),
-        "X-Guidance-Scale": f"{reply.guidance_scale:g}",
-        # Header values are latin-1 on the wire; a model file name may not be.
-        "X-Model": quote(reply.model_name, safe=" !#$&'()*+,-./:;=?@[]^_`{|}~"),
-        "X-Demo-Model": "true" if reply.demo_model else "false",
-        "X-Generation-Seconds": f"{reply.generation_seconds:.3f}",
-    }
-
-
-def _safe_filename(hint: str) -> str:
-    # Token characters only, so the header needs no quoting and cannot be broken by the worker's hint.
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", hint).strip("._")
-    return name or "image.png"
+@router.post(
+    "/generateimage/stream",
+    summary="Generate one image, with live progress (Server-Sent Events)",
+    response_class=Response,
+    dependencies=[Depends(require_json)],
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": STREAM_DESCRIPTION,
+        },
+        **_errors(400, 413, 415, 422, 429, 500, 503, 504),
+    },
+)
+async def generate_image_stream(body: GenerateImageRequest, worker: Worker) -> Response:
+    """The same generation as /generateimage, reported as it goes; closing the connection cancels it."""
+    return await open_stream(worker, body)
 
 
 async def cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T | None:

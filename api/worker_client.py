@@ -79,6 +79,15 @@ class WorkerClient:
         self.last_generation_seconds = reply.generation_seconds
         return reply
 
+    def generate_stream(
+        self, request: GenerateImageRequest
+    ) -> "grpc.aio.UnaryStreamCall[generator_pb2.GenerateImageRequest, generator_pb2.GenerateImageEvent]":
+        """The streamed generation: an async iterator of events, cancelled with .cancel()."""
+        call: grpc.aio.UnaryStreamCall[generator_pb2.GenerateImageRequest, generator_pb2.GenerateImageEvent] = (
+            self._images.GenerateImageStream(to_proto(request), timeout=self.generate_timeout)
+        )
+        return call
+
     async def ready(self) -> tuple[bool, generator_pb2.ModelInfo | None]:
         """(True, model info) when the worker reports SERVING, (False, None) when it answers otherwise.
 

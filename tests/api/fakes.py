@@ -3,7 +3,7 @@
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -70,6 +70,10 @@ class FakeImageService(generator_pb2_grpc.ImageServiceServicer):
     delay: float = 0.0
     reply: Callable[[generator_pb2.GenerateImageRequest], generator_pb2.GenerateImageResponse] = reply_for
     cancelled: threading.Event = field(default_factory=threading.Event)
+    # Sent as trailing metadata with `error`, e.g. (("retry-after", "42"),).
+    trailing: tuple[tuple[str, str], ...] = ()
+    # The stream's events before its result; `error`, when set, ends the stream after them instead.
+    stream_events: list[generator_pb2.GenerateImageEvent] = field(default_factory=list)
 
     def GenerateImage(
         self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext
@@ -82,8 +86,19 @@ class FakeImageService(generator_pb2_grpc.ImageServiceServicer):
                 return generator_pb2.GenerateImageResponse()
             time.sleep(0.02)
         if self.error is not None:
+            context.set_trailing_metadata(self.trailing)
             context.abort(*self.error)
         return self.reply(request)
+
+    def GenerateImageStream(
+        self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext
+    ) -> Iterator[generator_pb2.GenerateImageEvent]:
+        self.requests.append(request)
+        yield from self.stream_events
+        if self.error is not None:
+            context.set_trailing_metadata(self.trailing)
+            context.abort(*self.error)
+        yield generator_pb2.GenerateImageEvent(result=self.reply(request))
 
     def GetModelInfo(
         self, request: generator_pb2.GetModelInfoRequest, context: grpc.ServicerContext

@@ -1,0 +1,53 @@
+"""POST /generateimage/stream: the worker's generation events as Server-Sent Events (queued, progress, done)."""
+
+import logging
+from collections.abc import AsyncIterator
+
+import grpc
+from genproto import generator_pb2
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from api.errors import describe_rpc_error
+from api.replies import event_to_sse, sse_event
+from api.schemas import GenerateImageRequest
+from api.worker_client import WorkerClient
+
+log = logging.getLogger(__name__)
+StreamCall = grpc.aio.UnaryStreamCall[generator_pb2.GenerateImageRequest, generator_pb2.GenerateImageEvent]
+# A comment line this often keeps proxies from closing a stream that waits long in the queue.
+PING_SECONDS = 15
+
+
+async def open_stream(worker: WorkerClient, body: GenerateImageRequest) -> EventSourceResponse:
+    """Start the worker's stream and wait for its first event, so a refusal (422, 429, 503) is a plain HTTP error."""
+    call = worker.generate_stream(body)
+    try:
+        # A refusal ends the call before its first event: AioRpcError goes to the one error table.
+        first = await call.read()
+    except BaseException:
+        call.cancel()
+        raise
+    if not isinstance(first, generator_pb2.GenerateImageEvent):  # grpc.aio.EOF
+        call.cancel()
+        raise RuntimeError("the worker ended the stream without an event")
+    return EventSourceResponse(_relay(worker, call, first), ping=PING_SECONDS)
+
+
+async def _relay(
+    worker: WorkerClient, call: StreamCall, first: generator_pb2.GenerateImageEvent
+) -> AsyncIterator[ServerSentEvent]:
+    """Events until done or error; when the client goes away sse-starlette cancels us and the call with us."""
+    try:
+        yield event_to_sse(first)
+        # read(), not `async for`: gRPC forbids mixing the two on one call, and the first event was read().
+        while isinstance(event := await call.read(), generator_pb2.GenerateImageEvent):
+            if event.WhichOneof("event") == "result":
+                worker.last_generation_seconds = event.result.generation_seconds
+            yield event_to_sse(event)
+    except grpc.aio.AioRpcError as error:
+        failure = describe_rpc_error(worker, error)
+        yield sse_event("error", {"error": failure.code.value, "message": failure.message})
+    finally:
+        if not call.done():
+            log.info("stream closed before the image was done; cancelled its generation")
+            call.cancel()
