@@ -19,7 +19,7 @@ from worker.engine import Engine
 from worker.model_loader import LoadedModel, load_model
 from worker.params import GenerationParams
 from worker.servicer import ImageServicer, WorkerState
-from worker.settings import WorkerSettings, describe_invalid_settings
+from worker.settings import WorkerSettings, describe_invalid_settings, worker_name
 from worker.text_to_image import generate_pixels
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def _warm_up(model: LoadedModel, engine: Engine) -> None:
 
 def serve(settings: WorkerSettings) -> int:
     """Run the worker until SIGTERM/SIGINT; returns the process exit code."""
-    state = WorkerState(settings.png_compress_level)
+    state = WorkerState(settings.png_compress_level, worker_name(settings))
     health_servicer = health.HealthServicer()
     _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     server = grpc.server(

@@ -58,8 +58,9 @@ def grpc_errors(handler: Handler) -> Handler:
 class WorkerState:
     """What the handlers share: the loaded model and the engine once ready, and whether the worker drains."""
 
-    def __init__(self, png_compress_level: int) -> None:
+    def __init__(self, png_compress_level: int, worker_id: str) -> None:
         self.png_compress_level = png_compress_level
+        self.worker_id = worker_id
         self.model: LoadedModel | None = None
         self.engine: Engine | None = None
         self.draining = threading.Event()
@@ -108,6 +109,7 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
             model_name=model.name,
             demo_model=model.is_demo,
             generation_seconds=result.seconds,
+            worker_id=self._state.worker_id,
         )
 
     @grpc_errors
@@ -145,6 +147,7 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
             default_guidance_scale=model.defaults.guidance_scale,
             queue_capacity=engine.capacity,
             queue_length=engine.queue_length,
+            worker_id=self._state.worker_id,
         )
 
 

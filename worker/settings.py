@@ -1,5 +1,6 @@
 """Worker settings, read from the environment and the repo-root `.env` (environment wins)."""
 
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -44,7 +45,15 @@ class WorkerSettings(BaseSettings):
     preview_every_steps: int = Field(
         5, ge=0, le=150, alias="WORKER_PREVIEW_EVERY_STEPS", description="Streamed previews every N steps; 0: none."
     )
+    worker_id: str = Field(
+        "", alias="WORKER_ID", description="This worker's name in answers and logs; empty: host:port."
+    )
     log_level: str = Field("INFO", alias="WORKER_LOG_LEVEL")
+
+
+def worker_name(settings: WorkerSettings) -> str:
+    """WORKER_ID, or host:port: unique among the workers behind one gateway (replicas have their own hosts)."""
+    return settings.worker_id or f"{socket.gethostname()}:{settings.port}"
 
 
 def describe_invalid_settings(exc: ValidationError) -> str:

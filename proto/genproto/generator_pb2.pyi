@@ -105,6 +105,7 @@ class GenerateImageResponse(_message.Message):
     MODEL_NAME_FIELD_NUMBER: _builtins.int
     DEMO_MODEL_FIELD_NUMBER: _builtins.int
     GENERATION_SECONDS_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
     image: _builtins.bytes
     """The encoded image bytes."""
     mime_type: _builtins.str
@@ -127,6 +128,8 @@ class GenerateImageResponse(_message.Message):
     """True when the image came from the built-in demo model (random weights: its images are noise)."""
     generation_seconds: _builtins.float
     """Seconds the pipeline ran for this image (queue wait and encoding excluded)."""
+    worker_id: _builtins.str
+    """Which worker made the image (WORKER_ID, by default host:port), for a gateway that balances several."""
     def __init__(
         self,
         *,
@@ -141,10 +144,11 @@ class GenerateImageResponse(_message.Message):
         model_name: _builtins.str = ...,
         demo_model: _builtins.bool = ...,
         generation_seconds: _builtins.float = ...,
+        worker_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["demo_model", b"demo_model", "filename_hint", b"filename_hint", "generation_seconds", b"generation_seconds", "guidance_scale", b"guidance_scale", "height", b"height", "image", b"image", "mime_type", b"mime_type", "model_name", b"model_name", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["demo_model", b"demo_model", "filename_hint", b"filename_hint", "generation_seconds", b"generation_seconds", "guidance_scale", b"guidance_scale", "height", b"height", "image", b"image", "mime_type", b"mime_type", "model_name", b"model_name", "seed", b"seed", "steps", b"steps", "width", b"width", "worker_id", b"worker_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -333,6 +337,7 @@ class ModelInfo(_message.Message):
     DEFAULT_GUIDANCE_SCALE_FIELD_NUMBER: _builtins.int
     QUEUE_CAPACITY_FIELD_NUMBER: _builtins.int
     QUEUE_LENGTH_FIELD_NUMBER: _builtins.int
+    WORKER_ID_FIELD_NUMBER: _builtins.int
     model_name: _builtins.str
     """The name of the loaded model."""
     demo_model: _builtins.bool
@@ -353,6 +358,8 @@ class ModelInfo(_message.Message):
     """How many requests may wait in the worker's queue."""
     queue_length: _builtins.int
     """How many requests wait in the queue now."""
+    worker_id: _builtins.str
+    """Which worker this is (WORKER_ID, by default host:port)."""
     def __init__(
         self,
         *,
@@ -366,10 +373,11 @@ class ModelInfo(_message.Message):
         default_guidance_scale: _builtins.float = ...,
         queue_capacity: _builtins.int = ...,
         queue_length: _builtins.int = ...,
+        worker_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_guidance_scale", b"default_guidance_scale", "default_height", b"default_height", "default_steps", b"default_steps", "default_width", b"default_width", "demo_model", b"demo_model", "device", b"device", "dtype", b"dtype", "model_name", b"model_name", "queue_capacity", b"queue_capacity", "queue_length", b"queue_length"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_guidance_scale", b"default_guidance_scale", "default_height", b"default_height", "default_steps", b"default_steps", "default_width", b"default_width", "demo_model", b"demo_model", "device", b"device", "dtype", b"dtype", "model_name", b"model_name", "queue_capacity", b"queue_capacity", "queue_length", b"queue_length", "worker_id", b"worker_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
