@@ -16,12 +16,12 @@ import torch
 from worker.errors import Cancelled, DeadlinePassed, NotReady, OutOfMemory, QueueFull, WorkerError
 from worker.params import GenerationParams
 from worker.previews import latents_to_preview
-from worker.text_to_image import Pixels, StepHook
+from worker.text_to_image import Pixels, StepHook, batch_key
 
 log = logging.getLogger(__name__)
 
-# What the engine thread runs for a job: params and a per-step hook in, pixels out.
-RunFn = Callable[[GenerationParams, StepHook], Pixels]
+# What the engine thread runs for a batch: params (same batch_key) and a per-step hook in, pixels out.
+RunFn = Callable[[list[GenerationParams], StepHook], list[Pixels]]
 # Weight of the newest job in the running mean of seconds per job (for Retry-After).
 _JOB_SECONDS_SMOOTHING = 0.3
 
@@ -101,14 +101,18 @@ class Job:
 class Engine:
     """A bounded FIFO of jobs and the single thread that runs them."""
 
-    def __init__(self, run: RunFn, capacity: int, preview_every: int = 5) -> None:
+    def __init__(
+        self, run: RunFn, capacity: int, preview_every: int = 5, max_batch: int = 1, batch_wait: float = 0.0
+    ) -> None:
         self._run = run
         self.capacity = capacity
         self.preview_every = preview_every
+        self.max_batch = max_batch
+        self.batch_wait = batch_wait
         self.mean_job_seconds = 0.0
         self._jobs: deque[Job] = deque()
         self._cond = threading.Condition()
-        self._running: Job | None = None
+        self._running: list[Job] = []
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="engine", daemon=True)
 
@@ -161,7 +165,7 @@ class Engine:
         """After close(): wait until every accepted job is done; False if the timeout passed first."""
         end = time.monotonic() + timeout
         with self._cond:
-            while self._jobs or self._running is not None:
+            while self._jobs or self._running:
                 left = end - time.monotonic()
                 if left <= 0:
                     return False
@@ -178,75 +182,110 @@ class Engine:
                 job.last_position = index + 1
                 job._post(Queued(index + 1, len(self._jobs)))
 
-    def _next(self) -> Job | None:
+    def _next(self) -> list[Job] | None:
+        """The next batch: the oldest job, and queued jobs that can share its pipeline call (dynamic batching)."""
         with self._cond:
             while not self._jobs:
                 if self._closed:
                     return None
                 self._cond.wait()
-            self._running = self._jobs.popleft()
+            if self.max_batch > 1 and self.batch_wait > 0:
+                # A short window for companions to arrive: latency traded for throughput, bounded by the setting.
+                window_end = time.monotonic() + self.batch_wait
+                while len(self._jobs) < self.max_batch and (left := window_end - time.monotonic()) > 0:
+                    self._cond.wait(left)
+            head = self._jobs.popleft()
+            batch = [head]
+            for job in list(self._jobs):
+                if len(batch) >= self.max_batch:
+                    break
+                if batch_key(job.params) == batch_key(head.params):
+                    self._jobs.remove(job)
+                    batch.append(job)
+            self._running = batch
             self._post_positions_locked()
-            return self._running
+            return batch
 
     def _loop(self) -> None:
-        while (job := self._next()) is not None:
+        while (batch := self._next()) is not None:
             try:
-                self._execute(job)
+                self._execute(batch)
             finally:
                 with self._cond:
-                    self._running = None
+                    self._running = []
                     self._cond.notify_all()
 
-    def _execute(self, job: Job) -> None:
-        """Run one job and settle it; no error escapes, so the thread outlives every job."""
-        if job.deadline is not None and time.monotonic() >= job.deadline:
-            job._finish(DeadlinePassed("the request's deadline passed while it waited in the queue"))
-            return
-        if job.cancelled.is_set():
-            job._finish(Cancelled("the request was cancelled while queued"))
+    def _execute(self, batch: list[Job]) -> None:
+        """Run one batch and settle each job; no error escapes, so the thread outlives every job."""
+        now = time.monotonic()
+        runnable = []
+        for job in batch:
+            if job.deadline is not None and now >= job.deadline:
+                job._finish(DeadlinePassed("the request's deadline passed while it waited in the queue"))
+            elif job.cancelled.is_set():
+                job._finish(Cancelled("the request was cancelled while queued"))
+            else:
+                runnable.append(job)
+        if not runnable:
             return
         started = time.perf_counter()
-        job._post(Started(time.monotonic() - job.enqueued_at))
+        for job in runnable:
+            job._post(Started(now - job.enqueued_at))
+        described = "; ".join(_describe(job.params) for job in runnable)
         try:
-            pixels = self._run(job.params, self._step_hook(job, started))
+            images = self._run([job.params for job in runnable], self._step_hook(runnable, started))
         except WorkerError as exc:
             if isinstance(exc, Cancelled):
-                log.info("cancelled after %.2fs: %s", time.perf_counter() - started, _describe(job.params))
-            job._finish(exc)
+                log.info("cancelled after %.2fs: %s", time.perf_counter() - started, described)
+            for job in runnable:
+                job._finish(exc)
+            return
         except torch.OutOfMemoryError:
-            job._finish(self._recover_from_oom(job.params))
+            error: Exception = self._recover_from_oom(runnable)
         except Exception as exc:
-            log.exception("generation failed: %s", _describe(job.params))
-            job._finish(exc)
+            log.exception("generation failed: %s", described)
+            error = exc
         else:
             seconds = time.perf_counter() - started
+            per_image = seconds / len(runnable)
             smoothing = _JOB_SECONDS_SMOOTHING if self.mean_job_seconds else 1.0
-            self.mean_job_seconds += smoothing * (seconds - self.mean_job_seconds)
-            job._finish(GenerationResult(pixels, seconds))
+            self.mean_job_seconds += smoothing * (per_image - self.mean_job_seconds)
+            for job, pixels in zip(runnable, images, strict=True):
+                if job.cancelled.is_set():  # its batch companions kept the pipeline running
+                    log.info("cancelled after %.2fs: %s", seconds, _describe(job.params))
+                    job._finish(Cancelled("the request was cancelled"))
+                else:
+                    job._finish(GenerationResult(pixels, seconds))
+            return
+        for job in runnable:
+            job._finish(error)
 
-    def _step_hook(self, job: Job, started: float) -> StepHook:
-        """Called by the pipeline after each step: stops a cancelled job, reports progress for a streamed one."""
-        total = job.params.steps
+    def _step_hook(self, batch: list[Job], started: float) -> StepHook:
+        """Called by the pipeline after each step: stops a cancelled batch, reports progress to streamed jobs."""
+        total = batch[0].params.steps
 
         def on_step(step: int, latents: torch.Tensor) -> None:
-            if job.cancelled.is_set():
+            # A batch stops when every job in it is cancelled; one cancelled job alone rides along.
+            if all(job.cancelled.is_set() for job in batch):
                 raise Cancelled("the request was cancelled")
-            if job.events is None:
-                return
             # Never on the last step: the finished image follows at once.
             wants_preview = self.preview_every > 0 and step % self.preview_every == 0 and step < total
-            preview = latents_to_preview(latents) if wants_preview else None
-            job._post(Step(step, total, (time.perf_counter() - started) / step, preview))
+            seconds_per_step = (time.perf_counter() - started) / step
+            for index, job in enumerate(batch):
+                if job.events is not None and not job.cancelled.is_set():
+                    preview = latents_to_preview(latents[index : index + 1]) if wants_preview else None
+                    job._post(Step(step, total, seconds_per_step, preview))
 
         return on_step
 
     @staticmethod
-    def _recover_from_oom(params: GenerationParams) -> OutOfMemory:
+    def _recover_from_oom(batch: list[Job]) -> OutOfMemory:
         """Free what the failed generation held, so the next request finds the memory again."""
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        log.warning("out of memory: %s", _describe(params))
+        params = batch[0].params
+        log.warning("out of memory: %s (batch of %d)", _describe(params), len(batch))
         return OutOfMemory(
             f"out of memory generating {params.width}x{params.height} in {params.steps} steps; "
             "try a smaller size (the worker freed the memory and keeps serving)"

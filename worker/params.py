@@ -2,6 +2,7 @@
 
 import secrets
 from dataclasses import dataclass
+from typing import Literal
 
 from genproto import generator_pb2
 
@@ -13,6 +14,8 @@ MAX_PROMPT_CHARS = 2000
 MIN_SIZE, MAX_SIZE, SIZE_MULTIPLE = 64, 2048, 8
 MIN_STEPS, MAX_STEPS = 1, 150
 MIN_GUIDANCE, MAX_GUIDANCE = 0.0, 30.0
+ImageFormat = Literal["png", "jpeg", "webp"]
+FORMATS: tuple[ImageFormat, ...] = ("png", "jpeg", "webp")
 # Random seeds stay below 2^53 so a browser (a JavaScript number) holds them exactly.
 RANDOM_SEED_BOUND = 2**53
 
@@ -28,6 +31,7 @@ class GenerationParams:
     steps: int
     guidance_scale: float
     seed: int
+    image_format: ImageFormat = "png"
 
 
 def _check_range(field: str, value: float, low: float, high: float) -> None:
@@ -57,6 +61,9 @@ def resolve_params(request: generator_pb2.GenerateImageRequest, defaults: Defaul
     _check_range("steps", steps, MIN_STEPS, MAX_STEPS)
     _check_range("guidance_scale", guidance, MIN_GUIDANCE, MAX_GUIDANCE)
     seed = request.seed if request.HasField("seed") else secrets.randbelow(RANDOM_SEED_BOUND)
+    image_format = request.format if request.HasField("format") else "png"
+    if image_format not in FORMATS:
+        raise InvalidRequest(f"format must be one of {', '.join(FORMATS)} (got {image_format!r})")
     return GenerationParams(
         prompt=request.positive_prompt,
         negative_prompt=request.negative_prompt,
@@ -65,4 +72,5 @@ def resolve_params(request: generator_pb2.GenerateImageRequest, defaults: Defaul
         steps=steps,
         guidance_scale=guidance,
         seed=seed,
+        image_format=image_format,
     )

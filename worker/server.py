@@ -15,12 +15,13 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from pydantic import ValidationError
 
 from worker.checkpoint import CheckpointError
+from worker.encode import Encoder
 from worker.engine import Engine
 from worker.model_loader import LoadedModel, load_model
 from worker.params import GenerationParams
 from worker.servicer import ImageServicer, WorkerState
 from worker.settings import WorkerSettings, describe_invalid_settings, worker_name
-from worker.text_to_image import generate_pixels
+from worker.text_to_image import TextToImage
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,8 @@ def _warm_up(model: LoadedModel, engine: Engine) -> None:
 
 def serve(settings: WorkerSettings) -> int:
     """Run the worker until SIGTERM/SIGINT; returns the process exit code."""
-    state = WorkerState(settings.png_compress_level, worker_name(settings))
+    encoder = Encoder(settings.png_encoder, settings.png_compress_level, settings.lossy_quality)
+    state = WorkerState(encoder, worker_name(settings))
     health_servicer = health.HealthServicer()
     _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     server = grpc.server(
@@ -84,10 +86,13 @@ def serve(settings: WorkerSettings) -> int:
         log.error("cannot load the model: %s", exc)
         server.stop(0)
         return 1
+    text_to_image = TextToImage(model.pipeline, settings.prompt_cache_size)
     engine = Engine(
-        lambda params, on_step: generate_pixels(model.pipeline, params, on_step),
+        text_to_image.generate,
         settings.queue_size,
-        settings.preview_every_steps,
+        preview_every=settings.preview_every_steps,
+        max_batch=settings.max_batch,
+        batch_wait=settings.batch_wait_ms / 1000,
     )
     engine.start()
     if settings.warmup and not stop.is_set():

@@ -11,7 +11,7 @@ from typing import Any, NoReturn, TypeVar, cast
 import grpc
 from genproto import generator_pb2, generator_pb2_grpc
 
-from worker.encode import PNG_MIME_TYPE, PREVIEW_MIME_TYPE, encode_png, encode_preview
+from worker.encode import EXTENSIONS, MIME_TYPES, PREVIEW_MIME_TYPE, Encoder, encode_preview
 from worker.engine import Engine, GenerationResult, Job, JobEvent, Queued, Started, Step
 from worker.errors import NotReady, WorkerError
 from worker.model_loader import LoadedModel
@@ -58,8 +58,8 @@ def grpc_errors(handler: Handler) -> Handler:
 class WorkerState:
     """What the handlers share: the loaded model and the engine once ready, and whether the worker drains."""
 
-    def __init__(self, png_compress_level: int, worker_id: str) -> None:
-        self.png_compress_level = png_compress_level
+    def __init__(self, encoder: Encoder, worker_id: str) -> None:
+        self.encoder = encoder
         self.worker_id = worker_id
         self.model: LoadedModel | None = None
         self.engine: Engine | None = None
@@ -98,9 +98,9 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
     ) -> generator_pb2.GenerateImageResponse:
         """Encode the pixels here, on the handler's thread, never on the engine thread."""
         return generator_pb2.GenerateImageResponse(
-            image=encode_png(result.pixels, self._state.png_compress_level),
-            mime_type=PNG_MIME_TYPE,
-            filename_hint=f"img-{params.seed}.png",
+            image=self._state.encoder.encode(result.pixels, params.image_format),
+            mime_type=MIME_TYPES[params.image_format],
+            filename_hint=f"img-{params.seed}.{EXTENSIONS[params.image_format]}",
             seed=params.seed,
             width=params.width,
             height=params.height,

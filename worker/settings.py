@@ -39,11 +39,30 @@ class WorkerSettings(BaseSettings):
         description="Where the demo model is saved after it is first built.",
     )
     warmup: bool = Field(True, alias="WORKER_WARMUP", description="Run one generation before reporting SERVING.")
+    png_encoder: Literal["fpng", "pillow"] = Field(
+        "fpng", alias="WORKER_PNG_ENCODER", description="fpng (fast) or pillow; both lossless, same pixels."
+    )
     png_compress_level: int = Field(
-        1, ge=0, le=9, alias="WORKER_PNG_COMPRESS_LEVEL", description="zlib level of the PNG answer (lossless)."
+        1, ge=0, le=9, alias="WORKER_PNG_COMPRESS_LEVEL", description="zlib level when WORKER_PNG_ENCODER=pillow."
+    )
+    lossy_quality: int = Field(
+        90, ge=1, le=100, alias="WORKER_LOSSY_QUALITY", description="Quality of JPEG and WebP answers."
     )
     preview_every_steps: int = Field(
         5, ge=0, le=150, alias="WORKER_PREVIEW_EVERY_STEPS", description="Streamed previews every N steps; 0: none."
+    )
+    max_batch: int = Field(
+        1,
+        ge=1,
+        le=64,
+        alias="WORKER_MAX_BATCH",
+        description="Queued requests of the same size/steps/guidance run as one batch, up to this many.",
+    )
+    batch_wait_ms: float = Field(
+        0.0, ge=0, le=1000, alias="WORKER_BATCH_WAIT_MS", description="How long a batch waits for companions."
+    )
+    prompt_cache_size: int = Field(
+        64, ge=0, le=100_000, alias="WORKER_PROMPT_CACHE_SIZE", description="Prompt pairs whose embeddings are kept."
     )
     worker_id: str = Field(
         "", alias="WORKER_ID", description="This worker's name in answers and logs; empty: host:port."

@@ -34,6 +34,7 @@ class GenerateImageRequest(_message.Message):
     STEPS_FIELD_NUMBER: _builtins.int
     GUIDANCE_SCALE_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
     positive_prompt: _builtins.str
     """What the image should show. Required, not blank."""
     negative_prompt: _builtins.str
@@ -50,6 +51,8 @@ class GenerateImageRequest(_message.Message):
     """Seed of the initial noise; the same seed and values give the same pixels. Unset: a random seed,
     reported in the response.
     """
+    format: _builtins.str
+    """The image format of the answer: "png" (lossless, the default when unset), "jpeg" or "webp"."""
     def __init__(
         self,
         *,
@@ -60,11 +63,14 @@ class GenerateImageRequest(_message.Message):
         steps: _builtins.int | None = ...,
         guidance_scale: _builtins.float | None = ...,
         seed: _builtins.int | None = ...,
+        format: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_guidance_scale", b"_guidance_scale", "_height", b"_height", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "guidance_scale", b"guidance_scale", "height", b"height", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_guidance_scale", b"_guidance_scale", "_height", b"_height", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "guidance_scale", b"guidance_scale", "height", b"height", "negative_prompt", b"negative_prompt", "positive_prompt", b"positive_prompt", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "negative_prompt", b"negative_prompt", "positive_prompt", b"positive_prompt", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__format: _TypeAlias = _typing.Literal["format"]  # noqa: Y015
+    _WhichOneofArgType__format: _TypeAlias = _typing.Literal["_format", b"_format"]  # noqa: Y015
     _WhichOneofReturnType__guidance_scale: _TypeAlias = _typing.Literal["guidance_scale"]  # noqa: Y015
     _WhichOneofArgType__guidance_scale: _TypeAlias = _typing.Literal["_guidance_scale", b"_guidance_scale"]  # noqa: Y015
     _WhichOneofReturnType__height: _TypeAlias = _typing.Literal["height"]  # noqa: Y015
@@ -75,6 +81,8 @@ class GenerateImageRequest(_message.Message):
     _WhichOneofArgType__steps: _TypeAlias = _typing.Literal["_steps", b"_steps"]  # noqa: Y015
     _WhichOneofReturnType__width: _TypeAlias = _typing.Literal["width"]  # noqa: Y015
     _WhichOneofArgType__width: _TypeAlias = _typing.Literal["_width", b"_width"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__format) -> _WhichOneofReturnType__format | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__guidance_scale) -> _WhichOneofReturnType__guidance_scale | None: ...
     @_typing.overload

@@ -26,14 +26,14 @@ class BlockingRun:
         self.ran: list[int] = []
         self.steps_after_stop: list[int] = []
 
-    def __call__(self, p: GenerationParams, on_step: StepHook) -> Pixels:
-        self.ran.append(p.seed)
+    def __call__(self, batch: list[GenerationParams], on_step: StepHook) -> list[Pixels]:
+        self.ran.extend(p.seed for p in batch)
         self.started.set()
         step = 0
         while not self.release.wait(0.01):
             step += 1
-            on_step(step, torch.zeros(1, 4, 8, 8))  # raises Cancelled when the job was cancelled
-        return np.full((p.height, p.width, 3), p.seed, dtype=np.uint8)
+            on_step(step, torch.zeros(len(batch), 4, 8, 8))  # raises Cancelled when the batch was cancelled
+        return [np.full((p.height, p.width, 3), p.seed, dtype=np.uint8) for p in batch]
 
 
 @pytest.fixture
@@ -121,11 +121,12 @@ def test_closed_engine_refuses_new_jobs_but_finishes_accepted_ones(run: Blocking
 def test_out_of_memory_answers_a_clear_error_and_the_next_job_runs() -> None:
     calls: list[int] = []
 
-    def run(p: GenerationParams, _on_step: StepHook) -> Pixels:
+    def run(batch: list[GenerationParams], _on_step: StepHook) -> list[Pixels]:
+        (p,) = batch
         calls.append(p.seed)
         if p.seed == 1:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
-        return np.zeros((p.height, p.width, 3), dtype=np.uint8)
+        return [np.zeros((p.height, p.width, 3), dtype=np.uint8)]
 
     engine = Engine(run, capacity=4)
     engine.start()
@@ -137,10 +138,11 @@ def test_out_of_memory_answers_a_clear_error_and_the_next_job_runs() -> None:
 
 
 def test_an_unexpected_error_fails_only_its_own_job() -> None:
-    def run(p: GenerationParams, _on_step: StepHook) -> Pixels:
+    def run(batch: list[GenerationParams], _on_step: StepHook) -> list[Pixels]:
+        (p,) = batch
         if p.seed == 1:
             raise RuntimeError("boom")
-        return np.zeros((p.height, p.width, 3), dtype=np.uint8)
+        return [np.zeros((p.height, p.width, 3), dtype=np.uint8)]
 
     engine = Engine(run, capacity=4)
     engine.start()
@@ -151,10 +153,10 @@ def test_an_unexpected_error_fails_only_its_own_job() -> None:
 
 
 def test_streamed_job_reports_queue_positions_start_steps_and_previews() -> None:
-    def run(p: GenerationParams, on_step: StepHook) -> Pixels:
-        for step in range(1, p.steps + 1):
-            on_step(step, torch.randn(1, 4, 16, 24))
-        return np.zeros((p.height, p.width, 3), dtype=np.uint8)
+    def run(batch: list[GenerationParams], on_step: StepHook) -> list[Pixels]:
+        for step in range(1, batch[0].steps + 1):
+            on_step(step, torch.randn(len(batch), 4, 16, 24))
+        return [np.zeros((p.height, p.width, 3), dtype=np.uint8) for p in batch]
 
     engine = Engine(run, capacity=4, preview_every=2)
     first = engine.submit(GenerationParams("a", "", 64, 64, 5, 7.0, 1), stream=True)
@@ -181,15 +183,47 @@ def test_unary_job_computes_no_previews(monkeypatch: pytest.MonkeyPatch) -> None
     previews: list[int] = []
     monkeypatch.setattr("worker.engine.latents_to_preview", lambda latents: previews.append(1))
 
-    def run(p: GenerationParams, on_step: StepHook) -> Pixels:
-        latents = torch.randn(1, 4, 8, 8)
-        for step in range(1, p.steps + 1):
+    def run(batch: list[GenerationParams], on_step: StepHook) -> list[Pixels]:
+        latents = torch.randn(len(batch), 4, 8, 8)
+        for step in range(1, batch[0].steps + 1):
             on_step(step, latents)
-        return np.zeros((p.height, p.width, 3), dtype=np.uint8)
+        return [np.zeros((p.height, p.width, 3), dtype=np.uint8) for p in batch]
 
     engine = Engine(run, capacity=4, preview_every=1)
     engine.start()
     job = engine.submit(params(1))
     assert job.result().pixels.shape == (64, 64, 3)
     assert job.events is None and previews == []
+    engine.close()
+
+
+def test_queued_jobs_with_the_same_size_steps_and_guidance_run_as_one_batch() -> None:
+    batches: list[list[int]] = []
+
+    def run(batch: list[GenerationParams], _on_step: StepHook) -> list[Pixels]:
+        batches.append([p.seed for p in batch])
+        return [np.full((p.height, p.width, 3), p.seed, dtype=np.uint8) for p in batch]
+
+    engine = Engine(run, capacity=8, max_batch=2)
+    other_size = GenerationParams("b", "", 128, 64, 4, 7.0, 2)
+    jobs = [engine.submit(params(1)), engine.submit(other_size), engine.submit(params(3)), engine.submit(params(4))]
+    engine.start()
+    results = [job.result() for job in jobs]
+    engine.close()
+    # The oldest job leads; companions with its key join up to max_batch; the other size waits its turn.
+    assert batches == [[1, 3], [2], [4]]
+    assert [int(r.pixels[0, 0, 0]) for r in results] == [1, 2, 3, 4]
+
+
+def test_a_cancelled_job_in_a_batch_gets_cancelled_and_its_companions_their_images(run: BlockingRun) -> None:
+    engine = Engine(run, capacity=8, max_batch=2)
+    first, second = engine.submit(params(1)), engine.submit(params(2))
+    engine.start()
+    assert run.started.wait(5)
+    engine.cancel(first)
+    time.sleep(0.05)
+    run.release.set()
+    with pytest.raises(Cancelled):
+        first.result()
+    assert second.result().pixels[0, 0, 0] == 2
     engine.close()
