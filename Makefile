@@ -13,7 +13,7 @@ WEB_BUILD := web/.next/standalone/server.js
 CHROMIUM  ?= /usr/bin/chromium
 SUDO      := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help run test test-python test-web lint lint-python lint-web format proto venv web-deps web-build \
+.PHONY: help run test test-python test-web lint lint-python lint-web format proto venv web-deps web-build bench bench-gpu \
         chromium screenshot clean
 
 help: ## list the verbs
@@ -67,10 +67,17 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 test-python: $(STAMP) ## pytest: unit tests and end-to-end tests with real processes
 	$(PY) -m pytest
 
-test-web: $(STAMP) $(WEB_BUILD) chromium ## Playwright in Debian's chromium against the real stack
+test-web: $(STAMP) $(WEB_BUILD) chromium ## the page's unit tests, then Playwright in chromium against the real stack
+	cd web && npm run test:unit
 	cd web && CI=true E2E_SKIP_BUILD=1 npm run e2e
 
 test: lint test-python test-web ## install what is missing and run every test
+
+bench: $(STAMP) ## CPU benchmarks on the demo model: serving overhead, PNG encoding, throughput (ratios)
+	$(PY) scripts/bench.py
+
+bench-gpu: $(STAMP) ## full-size SDXL (random weights) on CUDA: s/image, steps/s, VAE, memory, floor fraction
+	$(PY) scripts/bench_gpu.py
 
 screenshot: $(STAMP) $(WEB_BUILD) chromium ## refresh web/docs/screenshot.png (shown in the README) from a test run
 	cd web && CI=true E2E_SKIP_BUILD=1 UPDATE_README_SCREENSHOT=1 npx playwright test -g "generates an image"

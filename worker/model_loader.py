@@ -13,6 +13,7 @@ import worker.offline  # noqa: F401  (must run before diffusers is imported)
 from worker.checkpoint import BUNDLED_SDXL_CONFIG_DIR, CheckpointError, check_sdxl_checkpoint, check_sdxl_folder
 from worker.demo_model import DEMO_MODEL_NAME, demo_model_dir
 from worker.settings import WorkerSettings
+from worker.speedups import apply_speedups
 
 log = logging.getLogger(__name__)
 # Loading bars are noise in a service log.
@@ -110,20 +111,12 @@ def _load(settings: WorkerSettings, path: Path | None, device: torch.device, dty
             path, config=str(BUNDLED_SDXL_CONFIG_DIR), local_files_only=True, dtype=dtype
         )
         name, is_demo, steps = path.name, False, SDXL_DEFAULT_STEPS
-    pipeline = _prepare(pipeline, device, dtype)
+    pipeline = pipeline.to(device)
+    pipeline.set_progress_bar_config(disable=True)
+    applied = apply_speedups(pipeline, settings, device, dtype)
+    if applied:
+        log.info("speed-ups: %s", ", ".join(applied))
     size = pipeline.unet.config.sample_size * pipeline.vae_scale_factor
     defaults = Defaults(width=size, height=size, steps=steps, guidance_scale=DEFAULT_GUIDANCE_SCALE)
     log.info("loaded %s%s on %s (%s)", name, " (demo model: images are noise)" if is_demo else "", device, dtype)
     return LoadedModel(pipeline, name, is_demo, device, dtype, defaults)
-
-
-def _prepare(
-    pipeline: StableDiffusionXLPipeline, device: torch.device, dtype: torch.dtype
-) -> StableDiffusionXLPipeline:
-    """Move to the device and keep the VAE from overflowing in half precision."""
-    pipeline = pipeline.to(device)
-    if dtype == torch.float16:
-        # SDXL's VAE overflows in fp16 (NaNs, black images); with force_upcast the pipeline decodes in fp32.
-        pipeline.vae.register_to_config(force_upcast=True)
-    pipeline.set_progress_bar_config(disable=True)
-    return pipeline

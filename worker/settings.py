@@ -51,6 +51,22 @@ class WorkerSettings(BaseSettings):
     preview_every_steps: int = Field(
         5, ge=0, le=150, alias="WORKER_PREVIEW_EVERY_STEPS", description="Streamed previews every N steps; 0: none."
     )
+    vae_path: str = Field(
+        "", alias="WORKER_VAE_PATH", description="A diffusers VAE folder that is fp16-safe (no fp32 decode)."
+    )
+    channels_last: Literal["auto", "true", "false"] = Field(
+        "auto", alias="WORKER_CHANNELS_LAST", description="NHWC memory format for UNet and VAE; auto: on CUDA."
+    )
+    fuse_qkv: Literal["auto", "true", "false"] = Field(
+        "auto", alias="WORKER_FUSE_QKV", description="Fused attention QKV projections; auto: on CUDA."
+    )
+    compile: bool = Field(False, alias="WORKER_COMPILE", description="torch.compile UNet and VAE decode.")
+    compile_mode: str = Field("max-autotune-no-cudagraphs", alias="WORKER_COMPILE_MODE")
+    compile_cache_dir: Path = Field(
+        REPO_ROOT / "models" / ".cache" / "inductor",
+        alias="WORKER_COMPILE_CACHE_DIR",
+        description="Where compiled kernels are kept between starts.",
+    )
     max_batch: int = Field(
         1,
         ge=1,

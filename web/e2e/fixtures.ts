@@ -18,6 +18,12 @@ export class GeneratorPage {
   readonly error: Locator;
   readonly usedSeed: Locator;
   readonly history: Locator;
+  readonly cancelButton: Locator;
+  readonly cancelledNote: Locator;
+  readonly progressPanel: Locator;
+  readonly progressBar: Locator;
+  readonly progressStatus: Locator;
+  readonly livePreview: Locator;
 
   constructor(
     readonly page: Page,
@@ -32,6 +38,12 @@ export class GeneratorPage {
     this.error = page.getByTestId("generate-error");
     this.usedSeed = page.getByTestId("used-seed");
     this.history = page.getByTestId("history-item");
+    this.cancelButton = page.getByRole("button", { name: "Cancel" });
+    this.cancelledNote = page.getByTestId("cancelled-note");
+    this.progressPanel = page.getByTestId("progress-panel");
+    this.progressBar = page.getByRole("progressbar", { name: "Generation progress" });
+    this.progressStatus = page.getByTestId("progress-status");
+    this.livePreview = page.getByTestId("live-preview");
   }
 
   async open() {
@@ -81,6 +93,15 @@ export class GeneratorPage {
       .poll(async () => (await this.history.count()) > before || (await this.error.isVisible()), { timeout: 90_000 })
       .toBe(true);
     await expect(this.generateButton).toBeEnabled();
+  }
+
+  /** The progress bar's aria-valuenow right now: null while there is no bar or its amount is unknown (queued). */
+  async progressValue(): Promise<number | null> {
+    return this.page.evaluate(() => {
+      const bar = document.querySelector('[role="progressbar"][aria-label="Generation progress"]');
+      const value = bar?.getAttribute("aria-valuenow");
+      return value === null || value === undefined ? null : Number(value);
+    });
   }
 
   async imageSrc(): Promise<string> {

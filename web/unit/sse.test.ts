@@ -104,3 +104,10 @@ test("a read error (connection lost) comes out of the loop after the events befo
   }).rejects.toThrow("network error");
   expect(seen).toEqual(["1"]);
 });
+
+test("a CR at the very end is a line end, yet a lone line end does not finish an event", async () => {
+  expect(plain(await collect(["data: 1\r\r"]))).toEqual([{ event: undefined, data: "1" }]);
+  expect(plain(await collect(["data: 1\r", "\r"]))).toEqual([{ event: undefined, data: "1" }]);
+  expect(plain(await collect(["data: 1\r"]))).toEqual([]);
+  expect(plain(await collect(["data: 1\r", "\n"]))).toEqual([]);
+});

@@ -256,9 +256,8 @@ test("a refused connection is 'unreachable', and so is a stream that breaks off"
   expect(lost).toMatchObject({ kind: "unreachable", url: BASE });
 });
 
-test("aborting mid-stream is 'cancelled' and closes the body", async () => {
+test("aborting mid-stream is 'cancelled', however far the stream had got", async () => {
   const controller = new AbortController();
-  let cancelled = false;
   const encoder = new TextEncoder();
   const events: StreamEvent[] = [];
   const problem = await problemOf(
@@ -269,9 +268,6 @@ test("aborting mid-stream is 'cancelled' and closes the body", async () => {
             stream.enqueue(encoder.encode(sse("progress", { step: 1, steps: 40, etaSeconds: 9 })));
             // As fetch does: aborting the request errors its body.
             init.signal?.addEventListener("abort", () => stream.error(new DOMException("aborted", "AbortError")));
-          },
-          cancel() {
-            cancelled = true;
           },
         });
         return new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream" } });
@@ -290,8 +286,6 @@ test("aborting mid-stream is 'cancelled' and closes the body", async () => {
   );
   expect(problem).toEqual({ kind: "cancelled" });
   expect(events).toHaveLength(1);
-  // The body errored (the abort) rather than being cancelled by the reader; either way nothing is read after it.
-  expect(typeof cancelled).toBe("boolean");
 });
 
 test("decodeStreamEvent ignores unknown events and refuses known ones whose data is not a JSON object", () => {

@@ -20,10 +20,8 @@ export function formatEta(seconds: number): string {
   return `about ${minutes} min${rest ? ` ${rest} s` : ""} left`;
 }
 
-export function queueText(position: number, queueLength: number | null): string {
-  const next = position === 1 ? " (next to run)" : "";
-  const of = queueLength !== null && queueLength >= position ? ` of ${queueLength}` : "";
-  return `Waiting: position ${position}${of} in queue${next}`;
+export function queueText(position: number): string {
+  return `Waiting: position ${position} in queue${position === 1 ? " (next to run)" : ""}`;
 }
 
 export function GenerationProgress({ live }: { live: LiveState }) {
@@ -36,7 +34,7 @@ export function GenerationProgress({ live }: { live: LiveState }) {
       status = "Sending the request…";
       break;
     case "queued":
-      status = queueText(live.position, live.queueLength);
+      status = queueText(live.position);
       break;
     case "running":
       if (live.steps && live.steps > 0) {

@@ -18,10 +18,16 @@ export async function* readServerSentEvents(
   // stream: true keeps a UTF-8 character whose bytes straddle two chunks whole.
   const decoder = new TextDecoder("utf-8");
   const reader = body.getReader();
+  let endsWithCr = false;
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      parser.feed(done ? decoder.decode() : decoder.decode(value, { stream: true }));
+      const text = done ? decoder.decode() : decoder.decode(value, { stream: true });
+      if (text) endsWithCr = text.endsWith("\r");
+      parser.feed(text);
+      // The parser holds a final CR in case an LF follows in the next chunk; at the end none will, so it is a line
+      // end on its own (an LF completes it as CRLF, never adding a blank line).
+      if (done && endsWithCr) parser.feed("\n");
       while (pending.length > 0) yield pending.shift() as EventSourceMessage;
       if (done) return;
     }
