@@ -13,7 +13,7 @@ WEB_BUILD := web/.next/standalone/server.js
 CHROMIUM  ?= /usr/bin/chromium
 SUDO      := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help run test test-python test-web lint lint-python lint-web format proto venv web-deps web-build bench bench-gpu \
+.PHONY: help run test test-python test-web lint lint-python lint-web format proto venv web-deps web-build bench bench-gpu soak \
         chromium screenshot clean
 
 help: ## list the verbs
@@ -75,6 +75,9 @@ test: lint test-python test-web ## install what is missing and run every test
 
 bench: $(STAMP) ## CPU benchmarks on the demo model: serving overhead, PNG encoding, throughput (ratios)
 	$(PY) scripts/bench.py
+
+soak: $(STAMP) ## constant load on the demo stack for SOAK_MINUTES (3): latency, images/s, errors, memory
+	$(PY) scripts/soak.py --minutes $(or $(SOAK_MINUTES),3)
 
 bench-gpu: $(STAMP) ## full-size SDXL (random weights) on CUDA: s/image, steps/s, VAE, memory, floor fraction
 	$(PY) scripts/bench_gpu.py

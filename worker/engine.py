@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from worker import metrics
 from worker.errors import Cancelled, DeadlinePassed, NotReady, OutOfMemory, QueueFull, WorkerError
 from worker.params import GenerationParams
 from worker.previews import latents_to_preview
@@ -73,6 +74,8 @@ class Job:
     future: "Future[GenerationResult]" = field(default_factory=Future)
     cancelled: threading.Event = field(default_factory=threading.Event)
     enqueued_at: float = field(default_factory=time.monotonic)
+    # The gateway's X-Request-Id, so the worker's log lines can be matched to the HTTP request.
+    request_id: str = ""
     last_position: int = 0
 
     def result(self) -> GenerationResult:
@@ -120,9 +123,11 @@ class Engine:
         """Start the engine thread."""
         self._thread.start()
 
-    def submit(self, params: GenerationParams, deadline: float | None = None, *, stream: bool = False) -> Job:
+    def submit(
+        self, params: GenerationParams, deadline: float | None = None, *, stream: bool = False, request_id: str = ""
+    ) -> Job:
         """Queue a job, or raise QueueFull / NotReady at once: a caller never waits to be refused."""
-        job = Job(params, deadline, events=queue.SimpleQueue() if stream else None)
+        job = Job(params, deadline, events=queue.SimpleQueue() if stream else None, request_id=request_id)
         with self._cond:
             if self._closed:
                 raise NotReady("the worker is shutting down and takes no new requests")
@@ -146,7 +151,8 @@ class Engine:
                 self._jobs.remove(job)
                 self._post_positions_locked()
                 self._cond.notify_all()
-                log.info("cancelled while queued: %s", _describe(job.params))
+                log.info("cancelled while queued: %s", _describe(job))
+                metrics.CANCELLED.labels(where="queued").inc()
                 job._finish(Cancelled("the request was cancelled while queued"))
 
     @property
@@ -177,6 +183,7 @@ class Engine:
         return max(1, math.ceil(len(self._jobs) * self.mean_job_seconds))
 
     def _post_positions_locked(self) -> None:
+        metrics.QUEUE_LENGTH.set(len(self._jobs))
         for index, job in enumerate(self._jobs):
             if job.events is not None and job.last_position != index + 1:
                 job.last_position = index + 1
@@ -230,13 +237,15 @@ class Engine:
             return
         started = time.perf_counter()
         for job in runnable:
+            metrics.QUEUE_WAIT.observe(now - job.enqueued_at)
             job._post(Started(now - job.enqueued_at))
-        described = "; ".join(_describe(job.params) for job in runnable)
+        described = "; ".join(_describe(job) for job in runnable)
         try:
             images = self._run([job.params for job in runnable], self._step_hook(runnable, started))
         except WorkerError as exc:
             if isinstance(exc, Cancelled):
                 log.info("cancelled after %.2fs: %s", time.perf_counter() - started, described)
+                metrics.CANCELLED.labels(where="running").inc(len(runnable))
             for job in runnable:
                 job._finish(exc)
             return
@@ -247,12 +256,14 @@ class Engine:
             error = exc
         else:
             seconds = time.perf_counter() - started
+            _observe_batch(runnable, seconds)
             per_image = seconds / len(runnable)
             smoothing = _JOB_SECONDS_SMOOTHING if self.mean_job_seconds else 1.0
             self.mean_job_seconds += smoothing * (per_image - self.mean_job_seconds)
             for job, pixels in zip(runnable, images, strict=True):
                 if job.cancelled.is_set():  # its batch companions kept the pipeline running
-                    log.info("cancelled after %.2fs: %s", seconds, _describe(job.params))
+                    log.info("cancelled after %.2fs: %s", seconds, _describe(job))
+                    metrics.CANCELLED.labels(where="running").inc()
                     job._finish(Cancelled("the request was cancelled"))
                 else:
                     job._finish(GenerationResult(pixels, seconds))
@@ -281,16 +292,28 @@ class Engine:
     @staticmethod
     def _recover_from_oom(batch: list[Job]) -> OutOfMemory:
         """Free what the failed generation held, so the next request finds the memory again."""
+        metrics.OUT_OF_MEMORY.inc()
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         params = batch[0].params
-        log.warning("out of memory: %s (batch of %d)", _describe(params), len(batch))
+        log.warning("out of memory: %s (batch of %d)", _describe(batch[0]), len(batch))
         return OutOfMemory(
             f"out of memory generating {params.width}x{params.height} in {params.steps} steps; "
             "try a smaller size (the worker freed the memory and keeps serving)"
         )
 
 
-def _describe(params: GenerationParams) -> str:
-    return f"{params.width}x{params.height}, {params.steps} steps, seed {params.seed}"
+def _observe_batch(batch: list[Job], seconds: float) -> None:
+    metrics.GENERATION.observe(seconds)
+    metrics.STEPS_PER_SECOND.set(batch[0].params.steps / seconds)
+    for job in batch:
+        metrics.IMAGES.labels(size=f"{job.params.width}x{job.params.height}").inc()
+    if torch.cuda.is_available():
+        metrics.CUDA_PEAK_MEMORY.set(torch.cuda.max_memory_allocated())
+
+
+def _describe(job: Job) -> str:
+    params = job.params
+    described = f"{params.width}x{params.height}, {params.steps} steps, seed {params.seed}"
+    return f"{described}, request {job.request_id}" if job.request_id else described

@@ -10,9 +10,11 @@ from concurrent import futures
 from types import FrameType
 
 import grpc
+import prometheus_client
 from genproto import generator_pb2, generator_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from pydantic import ValidationError
+from pythonjsonlogger.json import JsonFormatter
 
 from worker.checkpoint import CheckpointError
 from worker.encode import Encoder
@@ -33,6 +35,13 @@ GRPC_OPTIONS = [
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     # HTTP/2's largest frame (2^24-1) instead of 16 KiB: a 1.5 MB image is ~90 frames, not ~100 per MB.
     ("grpc.http2.max_frame_size", 2**24 - 1),
+    # Keepalive that matches the gateway's (api/worker_client.py pings every 30 s): pings as often as every
+    # 20 s are welcome, idle connections included, so a dead peer is found without a request failing on it.
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 20_000),
+    ("grpc.http2.max_pings_without_data", 0),
 ]
 # Handler threads beyond the queue: the running job, health checks, model info, and refusals.
 SPARE_HANDLER_THREADS = 8
@@ -53,22 +62,49 @@ def _warm_up(model: LoadedModel, engine: Engine) -> None:
     log.info("warm-up generation took %.2fs", time.perf_counter() - started)
 
 
+def build_server(settings: WorkerSettings, state: WorkerState, health_servicer: health.HealthServicer) -> grpc.Server:
+    """The gRPC server with ImageService and Health, bound (TLS when configured) but not started."""
+    handlers = settings.queue_size + SPARE_HANDLER_THREADS
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=handlers, thread_name_prefix="rpc"),
+        options=GRPC_OPTIONS,
+        # Beyond this many RPCs at once gRPC answers RESOURCE_EXHAUSTED itself: a flood cannot queue threads.
+        maximum_concurrent_rpcs=settings.max_concurrent_rpcs or handlers,
+    )
+    generator_pb2_grpc.add_ImageServiceServicer_to_server(ImageServicer(state), server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    address = f"{settings.host}:{settings.port}"
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        client_ca = settings.tls_client_ca.read_bytes() if settings.tls_client_ca else None
+        credentials = grpc.ssl_server_credentials(
+            [(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())],
+            root_certificates=client_ca,
+            # With a CA, only clients holding a certificate it signed get in (mTLS).
+            require_client_auth=client_ca is not None,
+        )
+        bound = server.add_secure_port(address, credentials)
+    else:
+        bound = server.add_insecure_port(address)
+    if bound == 0:
+        raise OSError(f"cannot listen on {address} (port in use?)")
+    return server
+
+
 def serve(settings: WorkerSettings) -> int:
     """Run the worker until SIGTERM/SIGINT; returns the process exit code."""
     encoder = Encoder(settings.png_encoder, settings.png_compress_level, settings.lossy_quality)
     state = WorkerState(encoder, worker_name(settings))
     health_servicer = health.HealthServicer()
     _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.queue_size + SPARE_HANDLER_THREADS, thread_name_prefix="rpc"),
-        options=GRPC_OPTIONS,
-    )
-    generator_pb2_grpc.add_ImageServiceServicer_to_server(ImageServicer(state), server)
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    address = f"{settings.host}:{settings.port}"
-    if server.add_insecure_port(address) == 0:
-        log.error("cannot listen on %s (port in use?)", address)
+    try:
+        server = build_server(settings, state, health_servicer)
+    except OSError as exc:
+        log.error("%s", exc)
         return 1
+    address = f"{settings.host}:{settings.port}"
+    if settings.metrics_port:
+        prometheus_client.start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
     # Listen first: while the model loads, health answers NOT_SERVING instead of connection refused.
     server.start()
     log.info("listening on %s; loading the model", address)
@@ -127,6 +163,16 @@ def _drain(
     server.stop(max(0.0, grace - (time.monotonic() - started))).wait()
     log.info("stopped")
     return 0
+
+
+def configure_logging(level: str, log_format: str) -> None:
+    """Plain lines for a terminal, or one JSON object per line for a log collector."""
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar, cast
 import grpc
 from genproto import generator_pb2, generator_pb2_grpc
 
+from worker import metrics
 from worker.encode import EXTENSIONS, MIME_TYPES, PREVIEW_MIME_TYPE, Encoder, encode_preview
 from worker.engine import Engine, GenerationResult, Job, JobEvent, Queued, Started, Step
 from worker.errors import NotReady, WorkerError
@@ -18,11 +19,15 @@ from worker.model_loader import LoadedModel
 from worker.params import GenerationParams, resolve_params
 
 log = logging.getLogger(__name__)
+# gRPC metadata the gateway sets from X-Request-Id (lower case: gRPC metadata keys are).
+REQUEST_ID_KEY = "x-request-id"
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 def _abort(context: grpc.ServicerContext, exc: Exception, handler: str) -> NoReturn:
+    code = exc.code if isinstance(exc, WorkerError) else grpc.StatusCode.INTERNAL
+    metrics.REQUESTS.labels(method=handler, code=code.name).inc()
     if isinstance(exc, WorkerError):
         if exc.retry_after is not None:
             context.set_trailing_metadata((("retry-after", str(exc.retry_after)),))
@@ -42,15 +47,18 @@ def grpc_errors(handler: Handler) -> Handler:
                 yield from handler(self, request, context)
             except Exception as exc:
                 _abort(context, exc, handler.__name__)
+            metrics.REQUESTS.labels(method=handler.__name__, code="OK").inc()
 
         return cast(Handler, stream)
 
     @functools.wraps(handler)
     def unary(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
         try:
-            return handler(self, request, context)
+            response = handler(self, request, context)
         except Exception as exc:
             _abort(context, exc, handler.__name__)
+        metrics.REQUESTS.labels(method=handler.__name__, code="OK").inc()
+        return response
 
     return cast(Handler, unary)
 
@@ -88,7 +96,9 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
         params = resolve_params(request, model.defaults)
         remaining = context.time_remaining()
         deadline = None if remaining is None else time.monotonic() + remaining
-        job = engine.submit(params, deadline, stream=stream)
+        metadata = dict(context.invocation_metadata() or ())
+        request_id = str(metadata.get(REQUEST_ID_KEY, ""))[:64]
+        job = engine.submit(params, deadline, stream=stream, request_id=request_id)
         # Called when the RPC ends: a caller gone (or past its deadline) frees the engine at once.
         context.add_callback(lambda: engine.cancel(job) if not job.future.done() else None)
         return model, job

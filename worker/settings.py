@@ -4,7 +4,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +83,31 @@ class WorkerSettings(BaseSettings):
     worker_id: str = Field(
         "", alias="WORKER_ID", description="This worker's name in answers and logs; empty: host:port."
     )
+    max_concurrent_rpcs: int = Field(
+        0, ge=0, alias="WORKER_MAX_CONCURRENT_RPCS", description="RPCs at once; 0: queue size + 8."
+    )
+    metrics_port: int = Field(
+        0, ge=0, le=65535, alias="WORKER_METRICS_PORT", description="Prometheus /metrics port; 0: off."
+    )
+    metrics_host: str = Field("0.0.0.0", alias="WORKER_METRICS_HOST")
+    tls_cert: Path | None = Field(None, alias="WORKER_TLS_CERT", description="Server certificate (PEM): TLS on.")
+    tls_key: Path | None = Field(None, alias="WORKER_TLS_KEY", description="The certificate's private key (PEM).")
+    tls_client_ca: Path | None = Field(
+        None, alias="WORKER_TLS_CLIENT_CA", description="CA of client certificates: mTLS, clients without one refused."
+    )
     log_level: str = Field("INFO", alias="WORKER_LOG_LEVEL")
+    log_format: Literal["text", "json"] = Field("text", alias="WORKER_LOG_FORMAT")
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> "WorkerSettings":
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("WORKER_TLS_CERT and WORKER_TLS_KEY go together: set both or neither")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ValueError("WORKER_TLS_CLIENT_CA needs WORKER_TLS_CERT and WORKER_TLS_KEY (mTLS is TLS first)")
+        for path in (self.tls_cert, self.tls_key, self.tls_client_ca):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{path}: no such file")
+        return self
 
 
 def worker_name(settings: WorkerSettings) -> str:
@@ -93,5 +117,10 @@ def worker_name(settings: WorkerSettings) -> str:
 
 def describe_invalid_settings(exc: ValidationError) -> str:
     """One line per bad setting, naming the variable and the value, for a start-up that must stop."""
-    lines = [f"invalid setting {'.'.join(map(str, e['loc']))}={e['input']!r}: {e['msg']}" for e in exc.errors()]
+    lines = [
+        f"invalid setting {'.'.join(map(str, e['loc']))}={e['input']!r}: {e['msg']}"
+        if e["loc"]
+        else f"invalid settings: {e['msg']}"
+        for e in exc.errors()
+    ]
     return "\n".join(lines)

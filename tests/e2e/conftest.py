@@ -5,13 +5,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.processes import Service, start_api, start_worker
+from tests.e2e.processes import Service, free_port, start_api, start_worker
 
 
 @pytest.fixture(scope="session")
 def worker() -> Iterator[Service]:
     """`python -m worker` with no weights configured: the demo model."""
-    service = start_worker("shared")
+    service = start_worker("shared", WORKER_METRICS_PORT=str(free_port()), WORKER_METRICS_HOST="127.0.0.1")
     yield service
     service.stop()
 

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import grpc
+import httpx
 import pytest
 from genproto import generator_pb2, generator_pb2_grpc
 from grpc_tools import protoc
@@ -22,6 +23,7 @@ METHOD = "/generator.ImageService/GenerateImage"
 ORIGINAL_CLIENT = """
 import sys
 import grpc
+import httpx
 import generator_pb2, generator_pb2_grpc
 with grpc.insecure_channel(sys.argv[1], options=[("grpc.max_receive_message_length", -1)]) as channel:
     stub = generator_pb2_grpc.ImageServiceStub(channel)
@@ -93,3 +95,18 @@ def test_cancelled_rpc_stops_its_generation_and_frees_the_worker(channel: grpc.C
     stub.GenerateImage(quick)
     assert time.monotonic() - started < 10, "the cancelled generation kept the engine busy"
     assert "cancelled after" in worker.log()
+
+
+def test_metrics_port_reports_requests_generation_time_and_image_sizes(channel: grpc.Channel, worker: Service) -> None:
+    stub = generator_pb2_grpc.ImageServiceStub(channel)
+    stub.GenerateImage(generator_pb2.GenerateImageRequest(positive_prompt="cat", width=72, height=64, steps=1))
+    page = httpx.get(f"http://127.0.0.1:{worker.env['WORKER_METRICS_PORT']}/metrics", timeout=10).text
+    samples = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in page.splitlines()
+        if line.startswith("imggen_worker_")
+    }
+    assert samples['imggen_worker_requests_total{code="OK",method="GenerateImage"}'] >= 1
+    assert samples['imggen_worker_images_total{size="72x64"}'] == 1
+    assert samples["imggen_worker_generation_seconds_count"] >= 1
+    assert "imggen_worker_queue_length" in samples and "imggen_worker_steps_per_second" in samples

@@ -1,0 +1,43 @@
+"""Property tests of the worker's request checks: any request is either refused naming a field, or safe to run."""
+
+from genproto import generator_pb2
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from worker.errors import InvalidRequest
+from worker.model_loader import Defaults
+from worker.params import FORMATS, MAX_GUIDANCE, MAX_SIZE, MAX_STEPS, MIN_SIZE, resolve_params
+
+DEFAULTS = Defaults(1024, 1024, 30, 7.0)
+FIELDS = ("positive_prompt", "negative_prompt", "width", "height", "steps", "guidance_scale", "format")
+
+requests = st.builds(
+    generator_pb2.GenerateImageRequest,
+    positive_prompt=st.text(max_size=2100),
+    negative_prompt=st.text(max_size=2100),
+    width=st.one_of(st.none(), st.integers(0, 2**32 - 1)),
+    height=st.one_of(st.none(), st.integers(0, 2**32 - 1)),
+    steps=st.one_of(st.none(), st.integers(0, 2**32 - 1)),
+    guidance_scale=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+    seed=st.one_of(st.none(), st.integers(0, 2**64 - 1)),
+    format=st.one_of(st.none(), st.sampled_from([*FORMATS, "gif", "PNG", ""])),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(requests)
+def test_every_request_is_refused_naming_a_field_or_within_every_limit(
+    request: generator_pb2.GenerateImageRequest,
+) -> None:
+    try:
+        params = resolve_params(request, DEFAULTS)
+    except InvalidRequest as refused:
+        assert refused.message.split(" ")[0] in FIELDS, refused.message
+        return
+    assert params.prompt.strip() and len(params.prompt) <= 2000 and len(params.negative_prompt) <= 2000
+    for side in (params.width, params.height):
+        assert MIN_SIZE <= side <= MAX_SIZE and side % 8 == 0
+    assert 1 <= params.steps <= MAX_STEPS
+    assert 0 <= params.guidance_scale <= MAX_GUIDANCE
+    assert 0 <= params.seed < 2**64
+    assert params.image_format in FORMATS
