@@ -126,6 +126,8 @@ def describe(error: Mapping[str, Any]) -> str:
     if kind in _BOUNDS:
         limit = next(iter(ctx.values()))
         return f"{field} must be {_BOUNDS[kind]} {_limit(limit)} (got {_shown(value)})"
+    if kind == "literal_error":
+        return f"{field} must be one of {ctx.get('expected', '')} (got {_shown(value)})"
     if kind in _TYPE_NAMES:
         return f"{field} must be {_TYPE_NAMES[kind]} (got {_shown(value)})"
     return f"{field}: {error.get('msg', 'is invalid')} (got {_shown(value)})"
@@ -243,11 +245,13 @@ async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
 async def _on_worker_unreachable(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WorkerUnreachable)
     log.warning("readiness check of %s failed: %s", _worker(request).target, exc)
-    return error_response(
-        503,
-        ErrorCode.WORKER_UNAVAILABLE,
-        f"the image worker cannot be reached ({exc.code.name}); retry in a few seconds",
-    )
+    if exc.message:
+        message = exc.message
+    elif exc.workers > 1:
+        message = f"none of the {exc.workers} image workers can be reached ({exc.code.name}); retry in a few seconds"
+    else:
+        message = f"the image worker cannot be reached ({exc.code.name}); retry in a few seconds"
+    return error_response(503, ErrorCode.WORKER_UNAVAILABLE, message)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -9,21 +9,27 @@ from urllib.parse import quote
 from genproto import generator_pb2
 from sse_starlette import ServerSentEvent
 
+# Header values are latin-1 on the wire; a model file name or a WORKER_ID may not be.
+_HEADER_SAFE = " !#$&'()*+,-./:;=?@[]^_`{|}~"
+
 
 def image_headers(reply: generator_pb2.GenerateImageResponse) -> dict[str, str]:
-    """Content-Disposition and the X-* headers with the values the worker used."""
-    return {
+    """Content-Disposition and the X-* headers with the values the worker used, and which worker it was."""
+    headers = {
         "Content-Disposition": f"inline; filename={safe_filename(reply.filename_hint)}",
         "X-Seed": str(reply.seed),
         "X-Width": str(reply.width),
         "X-Height": str(reply.height),
         "X-Steps": str(reply.steps),
         "X-Guidance-Scale": f"{reply.guidance_scale:g}",
-        # Header values are latin-1 on the wire; a model file name may not be.
-        "X-Model": quote(reply.model_name, safe=" !#$&'()*+,-./:;=?@[]^_`{|}~"),
+        "X-Model": quote(reply.model_name, safe=_HEADER_SAFE),
         "X-Demo-Model": "true" if reply.demo_model else "false",
         "X-Generation-Seconds": f"{reply.generation_seconds:.3f}",
     }
+    # An older worker leaves worker_id empty; no header beats an empty one.
+    if reply.worker_id:
+        headers["X-Worker"] = quote(reply.worker_id, safe=_HEADER_SAFE)
+    return headers
 
 
 def safe_filename(hint: str) -> str:
@@ -83,5 +89,6 @@ def event_to_sse(event: generator_pb2.GenerateImageEvent) -> ServerSentEvent:
             "demoModel": r.demo_model,
             "generationSeconds": round(r.generation_seconds, 3),
             "filename": safe_filename(r.filename_hint),
+            "worker": r.worker_id,
         },
     )

@@ -1,4 +1,4 @@
-"""The HTTP endpoints: /health (the gateway), /ready (the worker), /generateimage (one PNG)."""
+"""The HTTP endpoints: /health (the gateway), /ready (the workers), /generateimage (one PNG, or its SSE stream)."""
 
 import asyncio
 import email.message
@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable
 from typing import Annotated, Any, Final, TypeVar
 
+import grpc
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -20,9 +21,10 @@ from api.schemas import (
     HealthResponse,
     Queue,
     ReadyResponse,
+    Workers,
 )
 from api.streaming import open_stream
-from api.worker_client import WorkerClient
+from api.worker_client import WorkerClient, WorkerUnreachable
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -38,6 +40,7 @@ IMAGE_HEADERS: Final[dict[str, str]] = {
     "X-Model": "The loaded model's name (percent-encoded beyond ASCII).",
     "X-Demo-Model": "true when the built-in demo model made the image (its images are noise).",
     "X-Generation-Seconds": "Seconds the pipeline ran (queue wait and encoding excluded).",
+    "X-Worker": "Which worker made the image (its WORKER_ID, by default host:port; percent-encoded beyond ASCII).",
 }
 # Clients may read these beyond the CORS-safelisted ones.
 EXPOSED_HEADERS: Final = [*IMAGE_HEADERS, "Content-Disposition", "Retry-After"]
@@ -48,7 +51,8 @@ STREAM_DESCRIPTION: Final = """Events, each `event: <name>` with a JSON `data:` 
 `started` {seed, width, height, steps, guidanceScale, queuedSeconds};
 `progress` {step, steps, etaSeconds, preview?} after every step, `preview` a small JPEG data URL every few steps;
 `done` {image (PNG data URL), seed, width, height, steps, guidanceScale, model, demoModel, generationSeconds,
-filename} last on success; `error` {error, message} last on failure (the codes of /generateimage).
+filename, worker} last on success (`worker`: which worker made it, as in `X-Worker`);
+`error` {error, message} last on failure (the codes of /generateimage).
 A request refused before it starts (422, 429, 503, ...) gets the plain JSON error instead of a stream."""
 
 
@@ -85,15 +89,29 @@ async def health() -> HealthResponse:
 @router.get(
     "/ready",
     response_model=ReadyResponse,
-    summary="Readiness of the worker",
+    summary="Readiness of the workers",
     responses={503: {"model": ErrorResponse, "description": "worker_not_ready or worker_unavailable"}},
 )
 async def ready(worker: Worker) -> ReadyResponse:
-    """200 with the loaded model when the worker reports SERVING; 503 while it loads, drains or is down."""
-    serving, info = await worker.ready()
-    if not serving or info is None:
-        message = "the image worker is not ready yet (loading, warming up or draining); retry in a few seconds"
+    """200 when at least one worker reports SERVING; 503 while none does (loading, draining or down)."""
+    workers = await worker.check_workers()
+    serving = [w.info for w in workers if w.info is not None]
+    if not serving:
+        failed = [w for w in workers if w.error is not None]
+        if len(failed) == len(workers):
+            first = failed[0] if failed else None
+            code = first.error if first and first.error else grpc.StatusCode.UNAVAILABLE
+            raise WorkerUnreachable(code, first.details if first else "no address", workers=len(workers))
+        if len(workers) == 1:
+            message = "the image worker is not ready yet (loading, warming up or draining); retry in a few seconds"
+        else:
+            message = (
+                f"none of the {len(workers)} image workers is ready yet (loading, warming up or draining); "
+                "retry in a few seconds"
+            )
         raise ApiError(503, ErrorCode.WORKER_NOT_READY, message)
+    # Workers behind one gateway run the same model (one .env, one image); the first serving one describes it.
+    info = serving[0]
     return ReadyResponse(
         model=info.model_name,
         demoModel=info.demo_model,
@@ -105,7 +123,8 @@ async def ready(worker: Worker) -> ReadyResponse:
             steps=info.default_steps,
             guidanceScale=info.default_guidance_scale,
         ),
-        queue=Queue(length=info.queue_length, capacity=info.queue_capacity),
+        queue=Queue(length=sum(i.queue_length for i in serving), capacity=sum(i.queue_capacity for i in serving)),
+        workers=Workers(serving=len(serving), total=len(workers)),
     )
 
 

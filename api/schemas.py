@@ -74,6 +74,11 @@ class GenerateImageRequest(BaseModel):
         description="Seed of the initial noise; the same seed and values give the same image. Unset: random.",
     )
 
+    format: Literal["png", "jpeg", "webp"] | None = Field(
+        default=None,
+        description="The answer's image format: png (lossless, the default), jpeg or webp.",
+    )
+
     @field_validator("negative_prompt", mode="before")
     @classmethod
     def _null_is_empty(cls, value: Any) -> Any:
@@ -100,14 +105,21 @@ class Defaults(BaseModel):
 
 
 class Queue(BaseModel):
-    """The worker's request queue right now."""
+    """The request queues of the serving workers right now, added up."""
 
     length: int = Field(description="Requests waiting.")
     capacity: int = Field(description="Requests that may wait; beyond it the answer is 429.")
 
 
+class Workers(BaseModel):
+    """How many of the workers behind the gateway (RPC_TARGET) report SERVING."""
+
+    serving: int = Field(description="Workers that report SERVING and answer requests.")
+    total: int = Field(description="Workers the target names (a dns: name: the addresses it resolves to now).")
+
+
 class ReadyResponse(BaseModel):
-    """The worker is serving: the loaded model, where it runs, its defaults and its queue."""
+    """At least one worker is serving: its model, where it runs, its defaults; the queues; how many serve."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -120,6 +132,7 @@ class ReadyResponse(BaseModel):
                     "dtype": "float16",
                     "defaults": {"width": 1024, "height": 1024, "steps": 30, "guidanceScale": 7.0},
                     "queue": {"length": 0, "capacity": 16},
+                    "workers": {"serving": 1, "total": 1},
                 }
             ]
         }
@@ -134,6 +147,7 @@ class ReadyResponse(BaseModel):
     dtype: str = Field(description='The denoiser\'s dtype, e.g. "float16".')
     defaults: Defaults
     queue: Queue
+    workers: Workers
 
 
 class ErrorCode(StrEnum):

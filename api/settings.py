@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from api.targets import FORMS, WorkerTarget, join_host_port, parse_target
+
 # api/settings.py -> repo root; computed from the package so `python -m api` works from any directory.
 ENV_FILE = Path(__file__).resolve().parent.parent / ".env"
 
@@ -30,6 +32,10 @@ class ApiSettings(BaseSettings):
     api_port: Port = Field(default=8080, description="HTTP port of the gateway.")
     rpc_peer: str = Field(default="localhost", min_length=1, description="Host name of the gRPC worker.")
     rpc_port: Port = Field(default=50051, description="gRPC port of the worker.")
+    rpc_target: str = Field(
+        default="",
+        description=f"The workers, balanced round-robin; when set it wins over RPC_PEER:RPC_PORT. One of: {FORMS}.",
+    )
     # NoDecode: also accept the friendlier comma-separated form, not only a JSON list.
     api_cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:3000"],
@@ -74,12 +80,28 @@ class ApiSettings(BaseSettings):
             checked.append(origin)
         return checked
 
+    @field_validator("rpc_target")
+    @classmethod
+    def _check_target(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parse_target(value)  # a ValueError here names the form that was expected
+        return value
+
     @field_validator("api_log_level", mode="before")
     @classmethod
     def _lower_level(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
     @property
+    def workers(self) -> WorkerTarget:
+        """The workers: RPC_TARGET when set, else the one worker at RPC_PEER:RPC_PORT."""
+        if self.rpc_target:
+            return parse_target(self.rpc_target)
+        peer = self.rpc_peer.strip("[]")
+        return parse_target(join_host_port(peer, self.rpc_port))
+
+    @property
     def worker_target(self) -> str:
-        """The gRPC target of the worker, host:port."""
-        return f"{self.rpc_peer}:{self.rpc_port}"
+        """The gRPC target the gateway dials, e.g. host:port, dns:///worker:50051 or ipv4:a:p,b:p."""
+        return self.workers.grpc_target

@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 StreamCall = grpc.aio.UnaryStreamCall[generator_pb2.GenerateImageRequest, generator_pb2.GenerateImageEvent]
 # A comment line this often keeps proxies from closing a stream that waits long in the queue.
 PING_SECONDS = 15
+# How often a job that lost its worker while queued is sent again (each time to the next worker).
+MAX_RESENDS = 2
 
 
 async def open_stream(worker: WorkerClient, body: GenerateImageRequest) -> EventSourceResponse:
@@ -30,18 +32,36 @@ async def open_stream(worker: WorkerClient, body: GenerateImageRequest) -> Event
     if not isinstance(first, generator_pb2.GenerateImageEvent):  # grpc.aio.EOF
         call.cancel()
         raise RuntimeError("the worker ended the stream without an event")
-    return EventSourceResponse(_relay(worker, call, first), ping=PING_SECONDS)
+    return EventSourceResponse(_relay(worker, body, call, first), ping=PING_SECONDS)
 
 
 async def _relay(
-    worker: WorkerClient, call: StreamCall, first: generator_pb2.GenerateImageEvent
+    worker: WorkerClient, body: GenerateImageRequest, call: StreamCall, first: generator_pb2.GenerateImageEvent
 ) -> AsyncIterator[ServerSentEvent]:
     """Events until done or error; when the client goes away sse-starlette cancels us and the call with us."""
+    # The first `queued` event commits the call, so gRPC's retry policy no longer covers it: a worker that dies
+    # (UNAVAILABLE) while the job still waits in its queue would fail a job that never ran. Such a job is sent
+    # again, and round_robin picks another worker; once it started (any other event) it is never sent again.
+    started = first.WhichOneof("event") != "queued"
+    resent = 0
     try:
         yield event_to_sse(first)
-        # read(), not `async for`: gRPC forbids mixing the two on one call, and the first event was read().
-        while isinstance(event := await call.read(), generator_pb2.GenerateImageEvent):
-            if event.WhichOneof("event") == "result":
+        while True:
+            try:
+                # read(), not `async for`: gRPC forbids mixing the two on one call, and the first event was read().
+                event = await call.read()
+            except grpc.aio.AioRpcError as error:
+                if started or error.code() != grpc.StatusCode.UNAVAILABLE or resent >= MAX_RESENDS:
+                    raise
+                resent += 1
+                log.warning("worker went away while the job was queued (%s); sending it again", error.details())
+                call = worker.generate_stream(body)
+                continue
+            if not isinstance(event, generator_pb2.GenerateImageEvent):  # grpc.aio.EOF
+                break
+            kind = event.WhichOneof("event")
+            started = started or kind != "queued"
+            if kind == "result":
                 worker.last_generation_seconds = event.result.generation_seconds
             yield event_to_sse(event)
     except grpc.aio.AioRpcError as error:

@@ -1,5 +1,7 @@
-"""The gRPC client of the image worker: one grpc.aio channel for the gateway's lifetime."""
+"""The gRPC client of the image workers: one balanced grpc.aio channel, and one per worker for readiness."""
 
+import asyncio
+from dataclasses import dataclass
 from typing import Final
 
 import grpc
@@ -8,6 +10,7 @@ from grpc_health.v1 import health_pb2
 
 from api.schemas import GenerateImageRequest
 from api.settings import ApiSettings
+from api.targets import WorkerTarget, service_config
 
 # The largest image (2048x2048 PNG of noise) is about 12 MiB; gRPC's default receive limit is 4 MiB.
 MAX_MESSAGE_BYTES: Final = 64 * 1024 * 1024
@@ -26,12 +29,28 @@ HEALTH_SERVICE: Final = generator_pb2.DESCRIPTOR.services_by_name["ImageService"
 
 
 class WorkerUnreachable(Exception):
-    """The worker's health or model-info call failed: it is down, hung, or not this service."""
+    """No worker answered the readiness check: down, hung, not this service, or the name does not resolve."""
 
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+    def __init__(self, code: grpc.StatusCode, details: str, *, workers: int = 1, message: str = "") -> None:
         super().__init__(f"{code.name}: {details}")
         self.code = code
         self.details = details
+        # How many workers were asked; 0 when the target resolved to none.
+        self.workers = workers
+        # The client's message, when the handler's default does not fit.
+        self.message = message
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    """One worker's answer to a readiness check."""
+
+    address: str
+    # Its model and queue, when it reports SERVING.
+    info: generator_pb2.ModelInfo | None = None
+    # Set when it did not answer within the ready timeout (or is not an image worker).
+    error: grpc.StatusCode | None = None
+    details: str = ""
 
 
 def to_proto(request: GenerateImageRequest) -> generator_pb2.GenerateImageRequest:
@@ -40,36 +59,49 @@ def to_proto(request: GenerateImageRequest) -> generator_pb2.GenerateImageReques
     return generator_pb2.GenerateImageRequest(**request.model_dump(exclude_none=True))
 
 
-class WorkerClient:
-    """Calls the worker's ImageService and Health; never waits for a down worker (no wait_for_ready)."""
+class _Probe:
+    """A channel to one worker's address, for its health and model info: the balanced channel picks a worker
+    per call, so it cannot say which one answered."""
 
-    def __init__(self, target: str, *, generate_timeout: float, ready_timeout: float) -> None:
-        self.target = target
-        self.generate_timeout = generate_timeout
-        self.ready_timeout = ready_timeout
-        # The most recent generation time, for Retry-After: a queue slot frees when one generation ends.
-        self.last_generation_seconds = 1.0
-        self._channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
-        self._images = generator_pb2_grpc.ImageServiceStub(self._channel)
+    def __init__(self, address: str) -> None:
+        self.channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+        self.images = generator_pb2_grpc.ImageServiceStub(self.channel)
         # Built by hand rather than with HealthStub, whose typeshed stub declares no methods.
-        self._health_check = self._channel.unary_unary(
+        self.health_check = self.channel.unary_unary(
             "/grpc.health.v1.Health/Check",
             request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
             response_deserializer=health_pb2.HealthCheckResponse.FromString,
         )
 
+
+class WorkerClient:
+    """Calls the workers' ImageService and Health; never waits for a down worker (no wait_for_ready)."""
+
+    def __init__(self, workers: WorkerTarget, *, generate_timeout: float, ready_timeout: float) -> None:
+        self.workers = workers
+        self.target = workers.grpc_target
+        self.generate_timeout = generate_timeout
+        self.ready_timeout = ready_timeout
+        # The most recent generation time, for Retry-After: a queue slot frees when one generation ends.
+        self.last_generation_seconds = 1.0
+        options: list[tuple[str, int | str]] = [*CHANNEL_OPTIONS, ("grpc.service_config", service_config())]
+        self._channel = grpc.aio.insecure_channel(self.target, options=options)
+        self._images = generator_pb2_grpc.ImageServiceStub(self._channel)
+        self._probes: dict[str, _Probe] = {}
+
     @classmethod
     def from_settings(cls, settings: ApiSettings) -> "WorkerClient":
-        """A client for the worker the settings name; call inside the running event loop."""
+        """A client for the workers the settings name; call inside the running event loop."""
         return cls(
-            settings.worker_target,
+            settings.workers,
             generate_timeout=settings.api_generate_timeout_seconds,
             ready_timeout=settings.api_ready_timeout_seconds,
         )
 
     async def close(self) -> None:
-        """Closes the channel, cancelling calls still in flight."""
+        """Closes the channels, cancelling calls still in flight."""
         await self._channel.close(grace=None)
+        await self._forget_all_but(set())
 
     async def generate(self, request: GenerateImageRequest) -> generator_pb2.GenerateImageResponse:
         """One generation; gRPC errors (grpc.aio.AioRpcError) go to the error table in api.errors."""
@@ -88,21 +120,47 @@ class WorkerClient:
         )
         return call
 
-    async def ready(self) -> tuple[bool, generator_pb2.ModelInfo | None]:
-        """(True, model info) when the worker reports SERVING, (False, None) when it answers otherwise.
+    async def check_workers(self) -> list[WorkerHealth]:
+        """Every worker's health (and model info when SERVING), all asked at once, within the ready timeout.
 
-        Raises WorkerUnreachable when it does not answer within the ready timeout: a readiness probe
-        wants 503 for that, not the 504 a generation's deadline gets.
+        Raises WorkerUnreachable when the target resolves to no address: a readiness probe wants 503 for
+        that, not the 504 a generation's deadline gets.
         """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.ready_timeout
         try:
-            health: health_pb2.HealthCheckResponse = await self._health_check(
-                health_pb2.HealthCheckRequest(service=HEALTH_SERVICE), timeout=self.ready_timeout
+            async with asyncio.timeout(self.ready_timeout):
+                addresses = await self.workers.resolve()
+        except (OSError, TimeoutError) as error:  # socket.gaierror is an OSError
+            raise WorkerUnreachable(
+                grpc.StatusCode.UNAVAILABLE,
+                f"resolving {self.target}: {error or 'timed out'}",
+                workers=0,
+                message=f"the image workers' name ({self.target}) does not resolve; retry in a few seconds",
+            ) from error
+        await self._forget_all_but(set(addresses))
+        # Each check gets what resolution left of the deadline, so /ready answers within the ready timeout.
+        return list(await asyncio.gather(*(self._check(address, deadline) for address in addresses)))
+
+    async def _check(self, address: str, deadline: float) -> WorkerHealth:
+        if address not in self._probes:
+            self._probes[address] = _Probe(address)
+        probe = self._probes[address]
+        loop = asyncio.get_running_loop()
+        try:
+            health: health_pb2.HealthCheckResponse = await probe.health_check(
+                health_pb2.HealthCheckRequest(service=HEALTH_SERVICE), timeout=max(0.1, deadline - loop.time())
             )
             if health.status != health_pb2.HealthCheckResponse.SERVING:
-                return False, None
-            info: generator_pb2.ModelInfo = await self._images.GetModelInfo(
-                generator_pb2.GetModelInfoRequest(), timeout=self.ready_timeout
+                return WorkerHealth(address)
+            info: generator_pb2.ModelInfo = await probe.images.GetModelInfo(
+                generator_pb2.GetModelInfoRequest(), timeout=max(0.1, deadline - loop.time())
             )
         except grpc.aio.AioRpcError as error:
-            raise WorkerUnreachable(error.code(), error.details() or "") from error
-        return True, info
+            return WorkerHealth(address, error=error.code(), details=error.details() or "")
+        return WorkerHealth(address, info=info)
+
+    async def _forget_all_but(self, addresses: set[str]) -> None:
+        """Closes the probes of workers that are gone (a replica scaled away), so their channels stop dialling."""
+        for address in [a for a in self._probes if a not in addresses]:
+            await self._probes.pop(address).channel.close(grace=None)

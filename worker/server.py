@@ -11,6 +11,7 @@ from types import FrameType
 
 import grpc
 import prometheus_client
+import torch
 from genproto import generator_pb2, generator_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from pydantic import ValidationError
@@ -42,6 +43,10 @@ GRPC_OPTIONS = [
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.min_ping_interval_without_data_ms", 20_000),
     ("grpc.http2.max_pings_without_data", 0),
+    # Connections are renewed every 5 minutes (running calls get 10 more to finish), so a gateway balancing
+    # over dns:/// resolves again and finds workers added since.
+    ("grpc.max_connection_age_ms", 300_000),
+    ("grpc.max_connection_age_grace_ms", 600_000),
 ]
 # Handler threads beyond the queue: the running job, health checks, model info, and refusals.
 SPARE_HANDLER_THREADS = 8
@@ -92,6 +97,8 @@ def build_server(settings: WorkerSettings, state: WorkerState, health_servicer: 
 
 def serve(settings: WorkerSettings) -> int:
     """Run the worker until SIGTERM/SIGINT; returns the process exit code."""
+    if settings.torch_threads:
+        torch.set_num_threads(settings.torch_threads)
     encoder = Encoder(settings.png_encoder, settings.png_compress_level, settings.lossy_quality)
     state = WorkerState(encoder, worker_name(settings))
     health_servicer = health.HealthServicer()

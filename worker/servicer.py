@@ -14,7 +14,7 @@ from genproto import generator_pb2, generator_pb2_grpc
 from worker import metrics
 from worker.encode import EXTENSIONS, MIME_TYPES, PREVIEW_MIME_TYPE, Encoder, encode_preview
 from worker.engine import Engine, GenerationResult, Job, JobEvent, Queued, Started, Step
-from worker.errors import NotReady, WorkerError
+from worker.errors import NotReady, OutOfMemory, WorkerError
 from worker.model_loader import LoadedModel
 from worker.params import GenerationParams, resolve_params
 
@@ -29,8 +29,14 @@ def _abort(context: grpc.ServicerContext, exc: Exception, handler: str) -> NoRet
     code = exc.code if isinstance(exc, WorkerError) else grpc.StatusCode.INTERNAL
     metrics.REQUESTS.labels(method=handler, code=code.name).inc()
     if isinstance(exc, WorkerError):
+        trailing = []
         if exc.retry_after is not None:
-            context.set_trailing_metadata((("retry-after", str(exc.retry_after)),))
+            trailing.append(("retry-after", str(exc.retry_after)))
+        if isinstance(exc, OutOfMemory):
+            # RESOURCE_EXHAUSTED is retryable for the gateway only when the job never ran (queue full); this
+            # one ran out of memory, so a negative pushback tells gRPC's retry policy not to send it again.
+            trailing.append(("grpc-retry-pushback-ms", "-1"))
+        context.set_trailing_metadata(tuple(trailing))
         context.abort(exc.code, exc.message)
     # The traceback goes to the log, never to the caller.
     log.error("%s failed", handler, exc_info=exc)

@@ -83,6 +83,13 @@ class WorkerSettings(BaseSettings):
     worker_id: str = Field(
         "", alias="WORKER_ID", description="This worker's name in answers and logs; empty: host:port."
     )
+    torch_threads: int = Field(
+        0,
+        ge=0,
+        le=1024,
+        alias="WORKER_TORCH_THREADS",
+        description="CPU threads torch may use; 0: torch's default. Several CPU workers on one machine: 1 each.",
+    )
     max_concurrent_rpcs: int = Field(
         0, ge=0, alias="WORKER_MAX_CONCURRENT_RPCS", description="RPCs at once; 0: queue size + 8."
     )

@@ -74,6 +74,13 @@ class FakeImageService(generator_pb2_grpc.ImageServiceServicer):
     trailing: tuple[tuple[str, str], ...] = ()
     # The stream's events before its result; `error`, when set, ends the stream after them instead.
     stream_events: list[generator_pb2.GenerateImageEvent] = field(default_factory=list)
+    # Answered as worker_id (start_fake_worker sets fake-<port>); empty is an older worker that sends none.
+    worker_id: str = "fake-worker"
+
+    def _reply(self, request: generator_pb2.GenerateImageRequest) -> generator_pb2.GenerateImageResponse:
+        reply = self.reply(request)
+        reply.worker_id = reply.worker_id or self.worker_id
+        return reply
 
     def GenerateImage(
         self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext
@@ -88,7 +95,7 @@ class FakeImageService(generator_pb2_grpc.ImageServiceServicer):
         if self.error is not None:
             context.set_trailing_metadata(self.trailing)
             context.abort(*self.error)
-        return self.reply(request)
+        return self._reply(request)
 
     def GenerateImageStream(
         self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext
@@ -98,12 +105,15 @@ class FakeImageService(generator_pb2_grpc.ImageServiceServicer):
         if self.error is not None:
             context.set_trailing_metadata(self.trailing)
             context.abort(*self.error)
-        yield generator_pb2.GenerateImageEvent(result=self.reply(request))
+        yield generator_pb2.GenerateImageEvent(result=self._reply(request))
 
     def GetModelInfo(
         self, request: generator_pb2.GetModelInfoRequest, context: grpc.ServicerContext
     ) -> generator_pb2.ModelInfo:
-        return MODEL_INFO
+        info = generator_pb2.ModelInfo()
+        info.CopyFrom(MODEL_INFO)
+        info.worker_id = self.worker_id
+        return info
 
 
 @dataclass
@@ -130,13 +140,14 @@ def start_fake_worker(port: int = 0) -> FakeWorker:
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
+    images.worker_id = f"fake-{bound}"
     worker = FakeWorker(port=bound, images=images, health=health_servicer, server=server)
     worker.set_serving(True)
     return worker
 
 
 def settings_for(port: int, **overrides: object) -> ApiSettings:
-    """Settings for a worker on 127.0.0.1:port, independent of the repo's .env."""
+    """Settings for a worker on 127.0.0.1:port (or the rpc_target override), independent of the repo's .env."""
     values: dict[str, object] = {"rpc_peer": "127.0.0.1", "rpc_port": port, **overrides}
     return ApiSettings(_env_file=None, **values)  # type: ignore[arg-type]
 
@@ -161,6 +172,11 @@ class HttpResponse(Protocol):
     @property
     def text(self) -> str: ...
     def json(self) -> Any: ...
+
+
+def static_target(*workers: FakeWorker) -> str:
+    """RPC_TARGET naming every fake worker: gRPC's ipv4: list of addresses."""
+    return "ipv4:" + ",".join(f"127.0.0.1:{worker.port}" for worker in workers)
 
 
 def post_json(client: httpx.Client | TestClient, body: str, path: str = "/generateimage") -> HttpResponse:

@@ -89,7 +89,7 @@ def test_generate_lists_the_fields_for_an_unknown_field(client: TestClient) -> N
     assert response.status_code == 422
     assert response.json()["message"] == (
         "sampler is not a known field "
-        "(the fields are positivePrompt, negativePrompt, width, height, steps, guidanceScale, seed)"
+        "(the fields are positivePrompt, negativePrompt, width, height, steps, guidanceScale, seed, format)"
     )
 
 
@@ -238,3 +238,9 @@ def test_generate_strips_prompt_whitespace_and_takes_null_negative_prompt_as_non
     assert sent.positive_prompt == "a cat"
     assert sent.negative_prompt == ""
     assert not sent.HasField("width")
+
+
+def test_generate_rejects_an_unknown_format_naming_the_choices(client: TestClient) -> None:
+    response = post_json(client, '{"positivePrompt": "a cat", "format": "gif"}')
+    assert response.status_code == 422
+    assert response.json()["message"] == "format must be one of 'png', 'jpeg' or 'webp' (got \"gif\")"

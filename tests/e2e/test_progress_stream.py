@@ -184,7 +184,8 @@ def test_full_queue_refusal_names_the_position_and_retry_after_follows_the_queue
         assert refused.status_code == 429
         assert refused.json()["error"] == "queue_full"
         assert "number 3 in a queue of 2" in refused.json()["message"]
-        assert int(refused.headers["retry-after"]) >= 2  # two jobs wait, each about a job's seconds
+        # The worker's estimate: jobs waiting x its measured seconds per job (exact in tests/worker/test_engine.py).
+        assert int(refused.headers["retry-after"]) >= 1
     finally:
         api.kill()
         worker.kill()

@@ -227,3 +227,14 @@ def test_a_cancelled_job_in_a_batch_gets_cancelled_and_its_companions_their_imag
         first.result()
     assert second.result().pixels[0, 0, 0] == 2
     engine.close()
+
+
+def test_retry_after_is_the_waiting_jobs_times_the_measured_seconds_per_job(run: BlockingRun, engine: Engine) -> None:
+    engine.mean_job_seconds = 2.5
+    engine.submit(params(1))
+    assert run.started.wait(5)
+    engine.submit(params(2))
+    engine.submit(params(3))
+    with pytest.raises(QueueFull) as refused:
+        engine.submit(params(4))
+    assert refused.value.retry_after == 5  # 2 waiting x 2.5 s
