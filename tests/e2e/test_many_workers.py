@@ -211,8 +211,11 @@ def test_a_worker_restarted_on_its_port_rejoins_without_restarting_the_api(clust
         assert without_b == {"worker-a", "worker-c"}
 
         cluster.start_worker("worker-b")
-        assert cluster.serving() == {"serving": 3, "total": 3}
         # The api reconnects within its reconnect backoff (at most 2 s, api/worker_client.py).
+        deadline = time.monotonic() + 15
+        while cluster.serving() != {"serving": 3, "total": 3}:
+            assert time.monotonic() < deadline, "/ready did not see worker-b come back"
+            time.sleep(0.2)
         deadline = time.monotonic() + 15
         served: Counter[str] = Counter()
         while served["worker-b"] == 0:
