@@ -1,13 +1,19 @@
-"""Builds the FastAPI app: lifespan (the worker channel), middleware, error handlers, routes."""
+"""Builds the FastAPI app: lifespan (the worker channel, the rate limiter), middleware, error handlers, routes."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.auth import ApiKeyMiddleware, ApiKeys, document_bearer_auth
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, InternalErrorMiddleware
+from api.observability import instrument
+from api.rate_limit import RateLimiter
+from api.request_id import HEADER as REQUEST_ID_HEADER
+from api.request_id import is_safe, new_request_id
 from api.routes import EXPOSED_HEADERS, router
 from api.settings import ApiSettings
 from api.worker_client import WorkerClient
@@ -17,8 +23,13 @@ Text-to-image with Stable Diffusion XL. `POST /generateimage` with a JSON prompt
 the values the worker used (seed, size, steps, guidance, model) come back in `X-*` headers.
 
 Every error is JSON `{"error": "<code>", "message": "<names the field, the limit and the value>"}`:
-400 malformed JSON, 413 body too large, 415 not JSON, 422 invalid value, 429 worker queue full
-(with `Retry-After`), 503 worker unavailable or not ready, 504 deadline passed, 500 anything else.
+400 malformed JSON, 401 no valid API key (when API keys are on), 413 body too large, 415 not JSON,
+422 invalid value, 429 worker queue full or rate limited (with `Retry-After`), 503 worker unavailable or not
+ready, 504 deadline passed, 500 anything else.
+
+With API keys on, every route but `/health` and `/ready` needs `Authorization: Bearer <key>`. Every answer
+carries an `X-Request-Id` (the client's, when it sent a safe one), which the gateway's and the worker's log
+lines name.
 """
 
 
@@ -30,6 +41,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # grpc.aio channels belong to the event loop that creates them, so open it here, not at import.
         app.state.worker = WorkerClient.from_settings(settings)
+        per_minute = settings.api_rate_limit_per_minute
+        app.state.rate_limiter = RateLimiter(per_minute) if per_minute else None
         try:
             yield
         finally:
@@ -37,18 +50,29 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="img-generator API", description=DESCRIPTION, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.rate_limiter = None
     app.include_router(router)
     install_error_handlers(app)
-    # add_middleware wraps: the last added is outermost. CORS must be outside every error answer (413s
-    # and 500s included) so a browser can read them.
+    keys = ApiKeys(settings.api_key_digests)
+    if keys:
+        document_bearer_auth(app)
+    # add_middleware wraps: the last added is outermost. Inside out: the body limit; the API key check (before
+    # any body is read); the last-resort 500; the metrics (which so count 401s, 413s and 500s too); CORS,
+    # outside every error answer so a browser can read them; the request id, outermost so every log line of
+    # the request names it.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.api_max_body_bytes)
+    app.add_middleware(ApiKeyMiddleware, keys=keys)
     app.add_middleware(InternalErrorMiddleware)
+    instrument(app)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.api_cors_origins,
         allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"],
-        expose_headers=EXPOSED_HEADERS,
+        allow_headers=["Content-Type", "Authorization", REQUEST_ID_HEADER],
+        expose_headers=[*EXPOSED_HEADERS, REQUEST_ID_HEADER],
         max_age=600,
+    )
+    app.add_middleware(
+        CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, generator=new_request_id, validator=is_safe
     )
     return app

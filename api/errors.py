@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.observability import WORKER_ERRORS
 from api.schemas import ErrorCode, GenerateImageRequest
 from api.worker_client import WorkerClient, WorkerUnreachable
 
@@ -103,11 +104,13 @@ def describe(error: Mapping[str, Any]) -> str:
     """One validation error as a sentence naming the field (its JSON name), the limit and the value."""
     kind: str = error["type"]
     loc: Sequence[Any] = error.get("loc", ())
-    field = ".".join(str(part) for part in loc[1:]) if loc and loc[0] == "body" else ".".join(map(str, loc))
+    parts = loc[1:] if loc and loc[0] == "body" else loc
     ctx: Mapping[str, Any] = error.get("ctx") or {}
     value: Any = error.get("input")
-    if not field:  # the body itself, e.g. a JSON array instead of an object
+    if not parts:  # the body itself, e.g. a JSON array instead of an object
         return f"the request body must be a JSON object (got {_json_kind(value)})"
+    # A key may be the empty string ({"": 1}); "" names it where nothing would be unreadable.
+    field = ".".join(str(part) for part in parts) or '""'
     if kind == "missing":
         return f"{field} is required"
     if kind == "extra_forbidden":
@@ -212,6 +215,7 @@ def _retry_after(worker: WorkerClient, trailing: grpc.aio.Metadata | None) -> st
 def describe_rpc_error(worker: WorkerClient, error: grpc.aio.AioRpcError) -> WorkerFailure:
     """The answer for a worker error; worker details reach the client only where they are written for it."""
     code, details = error.code(), error.details() or ""
+    WORKER_ERRORS.labels(code.name).inc()
     status, error_code = GRPC_TO_HTTP.get(code, (500, ErrorCode.INTERNAL_ERROR))
     headers: dict[str, str] = {}
     # INVALID_ARGUMENT and RESOURCE_EXHAUSTED messages are written for clients (worker/errors.py): they name

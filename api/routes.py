@@ -1,4 +1,4 @@
-"""The HTTP endpoints: /health (the gateway), /ready (the workers), /generateimage (one PNG, or its SSE stream)."""
+"""The HTTP endpoints: /health, /ready (the workers), /generateimage (one PNG, or its SSE stream), /metrics."""
 
 import asyncio
 import email.message
@@ -10,8 +10,11 @@ from typing import Annotated, Any, Final, TypeVar
 import grpc
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from prometheus_client import REGISTRY
+from prometheus_client.exposition import choose_encoder
 
 from api.errors import ApiError
+from api.rate_limit import enforce_rate_limit
 from api.replies import image_headers
 from api.schemas import (
     Defaults,
@@ -56,8 +59,38 @@ filename, worker} last on success (`worker`: which worker made it, as in `X-Work
 A request refused before it starts (422, 429, 503, ...) gets the plain JSON error instead of a stream."""
 
 
+ERROR_DESCRIPTIONS: Final[dict[int, str]] = {
+    400: "malformed_json: the body is not valid JSON (or not text).",
+    401: "unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`.",
+    413: "payload_too_large: the body is over API_MAX_BODY_BYTES.",
+    415: "unsupported_media_type: the body is not declared application/json.",
+    422: "invalid_value: a value breaks a limit, or an unknown field.",
+    429: "queue_full (the worker's queue) or rate_limited (API_RATE_LIMIT_PER_MINUTE); `Retry-After` says when.",
+    500: "internal_error: anything else; the gateway's log has the details.",
+    503: "worker_unavailable, worker_not_ready or out_of_memory.",
+    504: "deadline_exceeded: no image within API_GENERATE_TIMEOUT_SECONDS.",
+}
+
+
+SSE_EVENT_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["queued", "started", "progress", "done", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json", "description": "A JSON object."},
+    },
+}
+
+
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorResponse} for status in statuses}
+    """The error answers of a route, for the OpenAPI schema: each is an ErrorResponse."""
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        documented[status] = {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[status]}
+        if status == 429:
+            seconds = {"description": "Seconds until a retry may succeed.", "schema": {"type": "string"}}
+            documented[status]["headers"] = {"Retry-After": seconds}
+    return documented
 
 
 def get_worker(request: Request) -> WorkerClient:
@@ -132,7 +165,7 @@ async def ready(worker: Worker) -> ReadyResponse:
     "/generateimage",
     summary="Generate one image",
     response_class=Response,
-    dependencies=[Depends(require_json)],
+    dependencies=[Depends(enforce_rate_limit), Depends(require_json)],
     responses={
         200: {
             "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
@@ -141,7 +174,7 @@ async def ready(worker: Worker) -> ReadyResponse:
                 name: {"description": text, "schema": {"type": "string"}} for name, text in IMAGE_HEADERS.items()
             },
         },
-        **_errors(400, 413, 415, 422, 429, 500, 503, 504),
+        **_errors(400, 401, 413, 415, 422, 429, 500, 503, 504),
     },
 )
 async def generate_image(body: GenerateImageRequest, request: Request, worker: Worker) -> Response:
@@ -157,18 +190,38 @@ async def generate_image(body: GenerateImageRequest, request: Request, worker: W
     "/generateimage/stream",
     summary="Generate one image, with live progress (Server-Sent Events)",
     response_class=Response,
-    dependencies=[Depends(require_json)],
+    dependencies=[Depends(enforce_rate_limit), Depends(require_json)],
     responses={
         200: {
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            # OpenAPI 3.1 reads a text/event-stream schema as the schema of each event.
+            "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
             "description": STREAM_DESCRIPTION,
         },
-        **_errors(400, 413, 415, 422, 429, 500, 503, 504),
+        **_errors(400, 401, 413, 415, 422, 429, 500, 503, 504),
     },
 )
 async def generate_image_stream(body: GenerateImageRequest, worker: Worker) -> Response:
     """The same generation as /generateimage, reported as it goes; closing the connection cancels it."""
     return await open_stream(worker, body)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "Prometheus text format: requests by route and status, latency, worker errors, "
+            "rate-limited requests, auth failures.",
+        },
+        **_errors(401),
+    },
+)
+def metrics(request: Request) -> Response:
+    """The process's metrics (prometheus-client's registry), in the format the scraper asks for."""
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(content=encode(REGISTRY), media_type=content_type)
 
 
 async def cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T | None:

@@ -47,7 +47,12 @@ class GenerateImageRequest(BaseModel):
         description="What the image should show; not blank.",
     )
     negative_prompt: str = Field(
-        default="", strict=True, max_length=MAX_PROMPT_CHARS, description="What the image should not show."
+        default="",
+        strict=True,
+        max_length=MAX_PROMPT_CHARS,
+        description="What the image should not show; null is none.",
+        # The schema says what is accepted: null too (_null_is_empty), which a plain str would deny.
+        json_schema_extra={"type": ["string", "null"]},
     )
     width: Side = Field(default=None, description="Width in pixels, a multiple of 8. Unset: the model's default.")
     height: Side = Field(default=None, description="Height in pixels, a multiple of 8. Unset: the model's default.")
@@ -78,6 +83,20 @@ class GenerateImageRequest(BaseModel):
         default=None,
         description="The answer's image format: png (lossless, the default), jpeg or webp.",
     )
+
+    @field_validator("width", "height", "steps", "seed", mode="before")
+    @classmethod
+    def _integral_number(cls, value: Any) -> Any:
+        # JSON has one number type: 512.0 is the integer 512 to JSON Schema ("type": "integer") and to a JavaScript
+        # client, which cannot even write the difference. Strings, booleans and 512.5 stay refused (strict).
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
+    @field_validator("positive_prompt", "negative_prompt", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        # Python's idea of whitespace, which the worker's blank check uses (worker/params.py): pydantic's own
+        # stripping keeps e.g. U+001F, so a prompt of only that passed here and was refused by the worker.
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("negative_prompt", mode="before")
     @classmethod
@@ -160,6 +179,8 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     BAD_REQUEST = "bad_request"
+    UNAUTHORIZED = "unauthorized"
+    RATE_LIMITED = "rate_limited"
     QUEUE_FULL = "queue_full"
     OUT_OF_MEMORY = "out_of_memory"
     WORKER_UNAVAILABLE = "worker_unavailable"

@@ -1,11 +1,13 @@
 """The gateway's settings, read from the environment and the repo-root .env (environment wins)."""
 
+import hashlib
 import json
+import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api.targets import FORMS, WorkerTarget, join_host_port, parse_target
@@ -15,6 +17,10 @@ ENV_FILE = Path(__file__).resolve().parent.parent / ".env"
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
+LogFormat = Literal["text", "json"]
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+# Settings whose values must never be echoed, not even in the message about a bad one (api/__main__.py).
+SECRET_SETTINGS = frozenset({"api_keys"})
 
 
 class ApiSettings(BaseSettings):
@@ -54,6 +60,36 @@ class ApiSettings(BaseSettings):
         default=65536, ge=1024, le=16 * 1024 * 1024, description="Largest accepted request body (413 above)."
     )
     api_log_level: LogLevel = Field(default="info", description="Log level of the gateway and uvicorn.")
+    api_log_format: LogFormat = Field(
+        default="text", description="text: one line per record; json: one JSON object per line (with request_id)."
+    )
+    # SecretStr: a key never shows in a repr, a log line or a validation message.
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="API keys (comma-separated); when set (or API_KEYS_FILE), every route but /health and /ready "
+        "needs Authorization: Bearer <key>.",
+    )
+    api_keys_file: FilePath | None = Field(
+        default=None,
+        description="A file of SHA-256 hex digests of the API keys, one per line (# starts a comment).",
+    )
+    api_rate_limit_per_minute: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000,
+        description="Generations one API key (or one client address, without keys) may start per minute; 0: no limit.",
+    )
+    api_grpc_tls_ca: FilePath | None = Field(
+        default=None, description="PEM CA that signed the workers' certificates; set: the gateway dials TLS."
+    )
+    api_grpc_tls_cert: FilePath | None = Field(
+        default=None, description="PEM client certificate for workers that require one (mTLS); with API_GRPC_TLS_KEY."
+    )
+    api_grpc_tls_key: FilePath | None = Field(default=None, description="PEM private key of API_GRPC_TLS_CERT.")
+    api_grpc_tls_server_name: str = Field(
+        default="",
+        description="The name checked in the workers' certificates, when it is not the host the gateway dials.",
+    )
 
     @field_validator("api_cors_origins", mode="before")
     @classmethod
@@ -80,6 +116,28 @@ class ApiSettings(BaseSettings):
             checked.append(origin)
         return checked
 
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part for part in (p.strip() for p in value.split(",")) if part]
+        return value
+
+    @field_validator("api_keys_file")
+    @classmethod
+    def _check_digests(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            read_digests(path)  # a ValueError here names the line that is not a digest
+        return path
+
+    @model_validator(mode="after")
+    def _check_tls(self) -> Self:
+        if (self.api_grpc_tls_cert is None) != (self.api_grpc_tls_key is None):
+            raise ValueError("API_GRPC_TLS_CERT and API_GRPC_TLS_KEY go together (the client certificate and its key)")
+        if self.api_grpc_tls_server_name and not self.grpc_tls:
+            raise ValueError("API_GRPC_TLS_SERVER_NAME needs TLS: set API_GRPC_TLS_CA (or a client certificate)")
+        return self
+
     @field_validator("rpc_target")
     @classmethod
     def _check_target(cls, value: str) -> str:
@@ -88,7 +146,7 @@ class ApiSettings(BaseSettings):
             parse_target(value)  # a ValueError here names the form that was expected
         return value
 
-    @field_validator("api_log_level", mode="before")
+    @field_validator("api_log_level", "api_log_format", mode="before")
     @classmethod
     def _lower_level(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
@@ -105,3 +163,33 @@ class ApiSettings(BaseSettings):
     def worker_target(self) -> str:
         """The gRPC target the gateway dials, e.g. host:port, dns:///worker:50051 or ipv4:a:p,b:p."""
         return self.workers.grpc_target
+
+    @property
+    def api_key_digests(self) -> list[bytes]:
+        """SHA-256 digests of every accepted key: API_KEYS hashed, and API_KEYS_FILE's lines; empty: keys are off."""
+        digests = [hashlib.sha256(key.get_secret_value().encode()).digest() for key in self.api_keys]
+        if self.api_keys_file is not None:
+            digests += read_digests(self.api_keys_file)
+        return digests
+
+    @property
+    def grpc_tls(self) -> bool:
+        """Whether the gateway dials the workers over TLS: a CA or a client certificate is set."""
+        return self.api_grpc_tls_ca is not None or self.api_grpc_tls_cert is not None
+
+
+def read_digests(path: Path) -> list[bytes]:
+    """The digests in a keys file: one SHA-256 hex digest per line; blank lines and # comments are skipped."""
+    digests = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.split("#", 1)[0].strip().lower()
+        if not text:
+            continue
+        if not _DIGEST.fullmatch(text):
+            # The line is not shown: it might be a key pasted where its digest belongs.
+            raise ValueError(
+                f"{path} line {number} is not a SHA-256 hex digest (64 hex digits); "
+                "write `printf %s KEY | sha256sum` output, not the key"
+            )
+        digests.append(bytes.fromhex(text))
+    return digests

@@ -1,13 +1,16 @@
 """The gRPC client of the image workers: one balanced grpc.aio channel, and one per worker for readiness."""
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 import grpc
 from genproto import generator_pb2, generator_pb2_grpc
 from grpc_health.v1 import health_pb2
 
+from api.request_id import grpc_metadata
 from api.schemas import GenerateImageRequest
 from api.settings import ApiSettings
 from api.targets import WorkerTarget, service_config
@@ -22,6 +25,13 @@ CHANNEL_OPTIONS: Final[list[tuple[str, int]]] = [
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.min_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 2000),
+    # Keepalive pings every 30 s, idle connections included, so a worker that vanished without closing its
+    # connection (a killed VM, a dropped NAT entry) is found before a request is sent into it. The worker
+    # permits pings every 20 s (worker/server.py GRPC_OPTIONS); more often it would answer GOAWAY too_many_pings.
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
 ]
 
 # The worker reports health for "" and for this name; the named one says the ImageService itself is up.
@@ -53,6 +63,50 @@ class WorkerHealth:
     details: str = ""
 
 
+ChannelOptions = Sequence[tuple[str, int | str]]
+
+
+@dataclass(frozen=True)
+class Transport:
+    """How the gateway dials a worker: plain TCP, or TLS (with a client certificate for mTLS) per the settings.
+
+    The one factory of channels, used by the balanced channel and by every readiness probe alike, so both
+    reach a worker the same way.
+    """
+
+    credentials: grpc.ChannelCredentials | None = None
+    # Extra channel options, e.g. the name checked in the worker's certificate.
+    options: tuple[tuple[str, int | str], ...] = field(default=())
+
+    @classmethod
+    def from_settings(cls, settings: ApiSettings) -> "Transport":
+        """Plain TCP unless API_GRPC_TLS_CA or a client certificate is set."""
+        if not settings.grpc_tls:
+            return cls()
+        credentials = grpc.ssl_channel_credentials(
+            # None: the system's trusted CAs, for a worker whose certificate a public CA signed.
+            root_certificates=_read(settings.api_grpc_tls_ca),
+            private_key=_read(settings.api_grpc_tls_key),
+            certificate_chain=_read(settings.api_grpc_tls_cert),
+        )
+        name = settings.api_grpc_tls_server_name
+        # E.g. workers dialled by IP address (RPC_TARGET=ipv4:...) whose certificates name a service.
+        options = (("grpc.ssl_target_name_override", name),) if name else ()
+        return cls(credentials, options)
+
+    def open(self, target: str, options: ChannelOptions) -> grpc.aio.Channel:
+        """A grpc.aio channel to target with the given options and this transport's."""
+        all_options = [*options, *self.options]
+        if self.credentials is None:
+            return grpc.aio.insecure_channel(target, options=all_options)
+        return grpc.aio.secure_channel(target, self.credentials, options=all_options)
+
+
+def _read(path: Path | None) -> bytes | None:
+    # Read once at start-up; a certificate renewed on disk is taken with a restart.
+    return path.read_bytes() if path is not None else None
+
+
 def to_proto(request: GenerateImageRequest) -> generator_pb2.GenerateImageRequest:
     """The wire request; optional fields are set only when the client gave them (unset is not 0)."""
     # The model's field names are the proto's, so exclude_none leaves unset fields absent on the wire.
@@ -63,8 +117,8 @@ class _Probe:
     """A channel to one worker's address, for its health and model info: the balanced channel picks a worker
     per call, so it cannot say which one answered."""
 
-    def __init__(self, address: str) -> None:
-        self.channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+    def __init__(self, address: str, transport: Transport) -> None:
+        self.channel = transport.open(address, CHANNEL_OPTIONS)
         self.images = generator_pb2_grpc.ImageServiceStub(self.channel)
         # Built by hand rather than with HealthStub, whose typeshed stub declares no methods.
         self.health_check = self.channel.unary_unary(
@@ -77,15 +131,23 @@ class _Probe:
 class WorkerClient:
     """Calls the workers' ImageService and Health; never waits for a down worker (no wait_for_ready)."""
 
-    def __init__(self, workers: WorkerTarget, *, generate_timeout: float, ready_timeout: float) -> None:
+    def __init__(
+        self,
+        workers: WorkerTarget,
+        *,
+        generate_timeout: float,
+        ready_timeout: float,
+        transport: Transport | None = None,
+    ) -> None:
         self.workers = workers
+        self.transport = transport or Transport()
         self.target = workers.grpc_target
         self.generate_timeout = generate_timeout
         self.ready_timeout = ready_timeout
         # The most recent generation time, for Retry-After: a queue slot frees when one generation ends.
         self.last_generation_seconds = 1.0
         options: list[tuple[str, int | str]] = [*CHANNEL_OPTIONS, ("grpc.service_config", service_config())]
-        self._channel = grpc.aio.insecure_channel(self.target, options=options)
+        self._channel = self.transport.open(self.target, options)
         self._images = generator_pb2_grpc.ImageServiceStub(self._channel)
         self._probes: dict[str, _Probe] = {}
 
@@ -96,6 +158,7 @@ class WorkerClient:
             settings.workers,
             generate_timeout=settings.api_generate_timeout_seconds,
             ready_timeout=settings.api_ready_timeout_seconds,
+            transport=Transport.from_settings(settings),
         )
 
     async def close(self) -> None:
@@ -106,7 +169,7 @@ class WorkerClient:
     async def generate(self, request: GenerateImageRequest) -> generator_pb2.GenerateImageResponse:
         """One generation; gRPC errors (grpc.aio.AioRpcError) go to the error table in api.errors."""
         reply: generator_pb2.GenerateImageResponse = await self._images.GenerateImage(
-            to_proto(request), timeout=self.generate_timeout
+            to_proto(request), timeout=self.generate_timeout, metadata=grpc_metadata()
         )
         self.last_generation_seconds = reply.generation_seconds
         return reply
@@ -116,7 +179,7 @@ class WorkerClient:
     ) -> "grpc.aio.UnaryStreamCall[generator_pb2.GenerateImageRequest, generator_pb2.GenerateImageEvent]":
         """The streamed generation: an async iterator of events, cancelled with .cancel()."""
         call: grpc.aio.UnaryStreamCall[generator_pb2.GenerateImageRequest, generator_pb2.GenerateImageEvent] = (
-            self._images.GenerateImageStream(to_proto(request), timeout=self.generate_timeout)
+            self._images.GenerateImageStream(to_proto(request), timeout=self.generate_timeout, metadata=grpc_metadata())
         )
         return call
 
@@ -144,7 +207,7 @@ class WorkerClient:
 
     async def _check(self, address: str, deadline: float) -> WorkerHealth:
         if address not in self._probes:
-            self._probes[address] = _Probe(address)
+            self._probes[address] = _Probe(address, self.transport)
         probe = self._probes[address]
         loop = asyncio.get_running_loop()
         try:

@@ -16,7 +16,16 @@ from genproto import generator_pb2, generator_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from api.settings import ApiSettings
-from api.worker_client import CHANNEL_OPTIONS, HEALTH_SERVICE
+from api.worker_client import HEALTH_SERVICE, MAX_MESSAGE_BYTES
+
+# As the real worker's server (worker/server.py GRPC_OPTIONS): large messages, and the gateway's keepalive
+# pings (every 30 s) welcome.
+SERVER_OPTIONS = [
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 20_000),
+]
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"fake image bytes"
 
@@ -76,6 +85,8 @@ class FakeImageService(generator_pb2_grpc.ImageServiceServicer):
     stream_events: list[generator_pb2.GenerateImageEvent] = field(default_factory=list)
     # Answered as worker_id (start_fake_worker sets fake-<port>); empty is an older worker that sends none.
     worker_id: str = "fake-worker"
+    # The invocation metadata of each generation call, in arrival order (e.g. x-request-id).
+    metadata: list[dict[str, str | bytes]] = field(default_factory=list)
 
     def _reply(self, request: generator_pb2.GenerateImageRequest) -> generator_pb2.GenerateImageResponse:
         reply = self.reply(request)
@@ -86,6 +97,7 @@ class FakeImageService(generator_pb2_grpc.ImageServiceServicer):
         self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext
     ) -> generator_pb2.GenerateImageResponse:
         self.requests.append(request)
+        self.metadata.append(dict(context.invocation_metadata()))
         deadline = time.monotonic() + self.delay
         while time.monotonic() < deadline:
             if not context.is_active():
@@ -101,6 +113,7 @@ class FakeImageService(generator_pb2_grpc.ImageServiceServicer):
         self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext
     ) -> Iterator[generator_pb2.GenerateImageEvent]:
         self.requests.append(request)
+        self.metadata.append(dict(context.invocation_metadata()))
         yield from self.stream_events
         if self.error is not None:
             context.set_trailing_metadata(self.trailing)
@@ -133,7 +146,7 @@ class FakeWorker:
 
 def start_fake_worker(port: int = 0) -> FakeWorker:
     """Starts the fake worker (on a free port when 0), SERVING."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=CHANNEL_OPTIONS)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=SERVER_OPTIONS)
     images = FakeImageService()
     health_servicer = health.HealthServicer()
     generator_pb2_grpc.add_ImageServiceServicer_to_server(images, server)

@@ -1,5 +1,9 @@
 """ApiSettings: the original names, the .env file, validated values."""
 
+import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +23,14 @@ NAMES = (
     "API_READY_TIMEOUT_SECONDS",
     "API_MAX_BODY_BYTES",
     "API_LOG_LEVEL",
+    "API_LOG_FORMAT",
+    "API_KEYS",
+    "API_KEYS_FILE",
+    "API_RATE_LIMIT_PER_MINUTE",
+    "API_GRPC_TLS_CA",
+    "API_GRPC_TLS_CERT",
+    "API_GRPC_TLS_KEY",
+    "API_GRPC_TLS_SERVER_NAME",
 )
 
 
@@ -37,6 +49,9 @@ def test_defaults_are_the_originals() -> None:
     assert settings.api_ready_timeout_seconds == 2
     assert settings.api_max_body_bytes == 65536
     assert settings.api_log_level == "info"
+    # Hardening is opt-in: no keys, no rate limit, plain TCP to the workers, text logs.
+    assert settings.api_key_digests == [] and settings.api_rate_limit_per_minute == 0
+    assert not settings.grpc_tls and settings.api_log_format == "text"
 
 
 def test_env_file_is_the_repo_root_dot_env() -> None:
@@ -82,6 +97,9 @@ def test_cors_origins_refuse_something_that_is_not_an_origin(monkeypatch: pytest
         ("API_READY_TIMEOUT_SECONDS", "-1"),
         ("API_MAX_BODY_BYTES", "10"),
         ("API_LOG_LEVEL", "loud"),
+        ("API_LOG_FORMAT", "xml"),
+        ("API_RATE_LIMIT_PER_MINUTE", "-1"),
+        ("API_KEYS_FILE", "/no/such/file"),
     ],
 )
 def test_refuses_invalid_values(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -93,3 +111,31 @@ def test_refuses_invalid_values(monkeypatch: pytest.MonkeyPatch, name: str, valu
 def test_log_level_is_case_insensitive(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("API_LOG_LEVEL", "WARNING")
     assert ApiSettings(_env_file=None).api_log_level == "warning"
+
+
+def test_api_keys_are_a_comma_list_held_as_digests_and_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_KEYS", " first-key , second-key,, ")
+    settings = ApiSettings(_env_file=None)
+    assert settings.api_key_digests == [hashlib.sha256(k).digest() for k in (b"first-key", b"second-key")]
+    assert "first-key" not in repr(settings) and "first-key" not in str(settings.model_dump())
+
+
+def test_a_keys_file_line_that_is_not_a_digest_is_refused_without_showing_it(tmp_path: Path) -> None:
+    keys_file = tmp_path / "keys"
+    keys_file.write_text(f"# comment\n{'a' * 64}\npasted-a-key-by-mistake\n")
+    with pytest.raises(ValidationError) as raised:
+        ApiSettings(_env_file=None, api_keys_file=keys_file)
+    assert "line 3 is not a SHA-256 hex digest" in str(raised.value)
+    assert "pasted-a-key-by-mistake" not in str(raised.value).replace(str(keys_file), "")
+
+
+def test_python_m_api_never_prints_a_key_in_its_error_lines(tmp_path: Path) -> None:
+    keys_file = tmp_path / "keys"
+    keys_file.write_text("the-secret-key-itself\n")
+    env = {**os.environ, "API_KEYS": "another-secret", "API_KEYS_FILE": str(keys_file), "API_PORT": "99999"}
+    result = subprocess.run(
+        [sys.executable, "-m", "api"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert "API_KEYS_FILE" in result.stderr and "API_PORT" in result.stderr
+    assert "the-secret-key-itself" not in result.stderr and "another-secret" not in result.stderr

@@ -15,7 +15,7 @@ from worker.settings import WorkerSettings
 
 BASE = ROOT / "docker-compose.yaml"
 CPU = ROOT / "docker-compose.cpu.yaml"
-WEB_SETTINGS = {"FE_PORT", "FE_HOST", "NEXT_PUBLIC_BASE_URL"}
+WEB_SETTINGS = {"FE_PORT", "FE_HOST", "NEXT_PUBLIC_BASE_URL", "WEB_API_KEY"}
 
 
 def compose_config(*files: Path, env_file: Path = ROOT / ".env") -> dict[str, Any]:

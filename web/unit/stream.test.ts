@@ -313,3 +313,14 @@ test("dataUrlToBlob decodes base64 and percent-encoded data: URLs with their typ
   expect(await text.text()).toBe("hello world");
   expect(() => dataUrlToBlob("blob:http://x/1")).toThrow(/not a data: URL/);
 });
+
+test("sends the api key as a Bearer Authorization header when the page has one, and none otherwise", async () => {
+  const sent: (string | null)[] = [];
+  const record: Handler = (_url, init) => {
+    sent.push(new Headers(init.headers).get("Authorization"));
+    return streamResponse([sse("done", DONE)]);
+  };
+  await withFetch(record, () => generateImageStream(BASE, REQUEST, () => undefined, undefined, "page-key-1"));
+  await withFetch(record, () => generateImageStream(BASE, REQUEST, () => undefined));
+  expect(sent).toEqual(["Bearer page-key-1", null]);
+});

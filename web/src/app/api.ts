@@ -126,9 +126,16 @@ async function problemFromResponse(response: Response): Promise<Problem> {
   return { kind: "api", status: response.status, code, message, retryAfter: response.headers.get("Retry-After") };
 }
 
-async function send(url: string, baseUrl: string, init: RequestInit): Promise<Response> {
+/** The api's key (WEB_API_KEY) as the Authorization header, on every call once the api has keys (issue 7). */
+function withKey(init: RequestInit, apiKey: string | undefined): RequestInit {
+  if (!apiKey) return init;
+  const headers = { ...(init.headers as Record<string, string> | undefined), Authorization: `Bearer ${apiKey}` };
+  return { ...init, headers };
+}
+
+async function send(url: string, baseUrl: string, init: RequestInit, apiKey?: string): Promise<Response> {
   try {
-    return await fetch(url, init);
+    return await fetch(url, withKey(init, apiKey));
   } catch (error) {
     if (init.signal?.aborted) throw new ProblemError({ kind: "cancelled" });
     // fetch rejects with a TypeError for a refused connection, a DNS failure and a CORS refusal alike.
@@ -141,14 +148,20 @@ export async function generateImage(
   baseUrl: string,
   request: GenerateRequest,
   signal?: AbortSignal,
+  apiKey?: string,
 ): Promise<{ blob: Blob; info: GenerationInfo }> {
-  const response = await send(`${baseUrl}/generateimage`, baseUrl, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "image/png, application/json" },
-    body: JSON.stringify(request),
-    signal,
-    cache: "no-store",
-  });
+  const response = await send(
+    `${baseUrl}/generateimage`,
+    baseUrl,
+    {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "image/png, application/json" },
+      body: JSON.stringify(request),
+      signal,
+      cache: "no-store",
+    },
+    apiKey,
+  );
   if (!response.ok) throw new ProblemError(await problemFromResponse(response));
   try {
     const blob = await response.blob();
@@ -159,9 +172,9 @@ export async function generateImage(
   }
 }
 
-export async function checkReady(baseUrl: string, signal?: AbortSignal): Promise<ReadyState> {
+export async function checkReady(baseUrl: string, signal?: AbortSignal, apiKey?: string): Promise<ReadyState> {
   try {
-    const response = await send(`${baseUrl}/ready`, baseUrl, { signal, cache: "no-store" });
+    const response = await send(`${baseUrl}/ready`, baseUrl, { signal, cache: "no-store" }, apiKey);
     if (!response.ok) return { state: "not-ready", problem: await problemFromResponse(response) };
     return { state: "ready", info: (await response.json()) as ReadyInfo };
   } catch (error) {
@@ -315,18 +328,24 @@ export async function generateImageStream(
   request: GenerateRequest,
   onEvent: (event: StreamEvent) => void,
   signal?: AbortSignal,
+  apiKey?: string,
 ): Promise<GenerateResult> {
-  const response = await send(`${baseUrl}/generateimage/stream`, baseUrl, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "text/event-stream, application/json" },
-    body: JSON.stringify(request),
-    signal,
-    cache: "no-store",
-  });
+  const response = await send(
+    `${baseUrl}/generateimage/stream`,
+    baseUrl,
+    {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream, application/json" },
+      body: JSON.stringify(request),
+      signal,
+      cache: "no-store",
+    },
+    apiKey,
+  );
   if (response.status === 404) {
     await response.body?.cancel().catch(() => undefined);
     onEvent({ type: "unary" });
-    return generateImage(baseUrl, request, signal);
+    return generateImage(baseUrl, request, signal, apiKey);
   }
   // Validation (422), body (400, 413, 415) and a full queue (429, with Retry-After) answer before any stream starts.
   if (!response.ok) throw new ProblemError(await problemFromResponse(response));

@@ -28,7 +28,7 @@ import { INITIAL_VALUES, previewRatio, toRequest, type FormValues, type Generate
 const HISTORY_LIMIT = 12;
 const READY_RETRY_MS = 3000;
 
-export function ImageGenerator({ apiBaseUrl }: { apiBaseUrl: string }) {
+export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; apiKey?: string }) {
   const [values, setValues] = useState<FormValues>(INITIAL_VALUES);
   const [advancedOpen, setAdvancedOpen] = useState(false);
   const [ready, setReady] = useState<ReadyState>({ state: "checking" });
@@ -57,7 +57,7 @@ export function ImageGenerator({ apiBaseUrl }: { apiBaseUrl: string }) {
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const poll = async () => {
-      const state = await checkReady(apiBaseUrl, controller.signal);
+      const state = await checkReady(apiBaseUrl, controller.signal, apiKey);
       if (controller.signal.aborted) return;
       setReady(state);
       if (state.state === "ready") {
@@ -80,7 +80,7 @@ export function ImageGenerator({ apiBaseUrl }: { apiBaseUrl: string }) {
       controller.abort();
       clearTimeout(timer);
     };
-  }, [apiBaseUrl, readyCheck]);
+  }, [apiBaseUrl, apiKey, readyCheck]);
 
   // The elapsed-time clock runs only while a request does.
   useEffect(() => {
@@ -166,6 +166,7 @@ export function ImageGenerator({ apiBaseUrl }: { apiBaseUrl: string }) {
           if (isCurrent()) onStreamEvent(event);
         },
         controller.signal,
+        apiKey,
       );
       if (!isCurrent()) return; // cancelled just as the image arrived: the person asked for nothing
       const elapsedMs = performance.now() - started;
@@ -193,7 +194,7 @@ export function ImageGenerator({ apiBaseUrl }: { apiBaseUrl: string }) {
     } finally {
       if (isCurrent()) finish();
     }
-  }, [apiBaseUrl, values, addToHistory, onStreamEvent, finish]);
+  }, [apiBaseUrl, apiKey, values, addToHistory, onStreamEvent, finish]);
 
   // Closing the connection cancels the job on the worker (issue 4); the page does not wait for the fetch to unwind.
   const cancel = useCallback(() => {

@@ -13,5 +13,8 @@ function readEnv(name: string): string | undefined {
 
 export default function Page() {
   const apiBaseUrl = (readEnv("NEXT_PUBLIC_BASE_URL")?.trim() || DEFAULT_API_BASE_URL).replace(/\/+$/, "");
-  return <ImageGenerator apiBaseUrl={apiBaseUrl} />;
+  // The api's key for this page when the api has API_KEYS (issue 7). It reaches the browser, which sends it on
+  // every call, so it is as public as the page: give the page a key of its own, with its own rate limit.
+  const apiKey = readEnv("WEB_API_KEY")?.trim() || undefined;
+  return <ImageGenerator apiBaseUrl={apiBaseUrl} apiKey={apiKey} />;
 }
