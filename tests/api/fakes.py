@@ -1,6 +1,5 @@
 """Test doubles and helpers: a real gRPC server with a scriptable ImageService and the real health service."""
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -17,6 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from api.settings import ApiSettings
 from api.worker_client import HEALTH_SERVICE, MAX_MESSAGE_BYTES
+from tests.e2e.processes import free_port as free_port  # re-exported: one definition for all tests
 
 # As the real worker's server (worker/server.py GRPC_OPTIONS): large messages, and the gateway's keepalive
 # pings (every 30 s) welcome.
@@ -41,14 +41,6 @@ MODEL_INFO = generator_pb2.ModelInfo(
     queue_capacity=16,
     queue_length=3,
 )
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def reply_for(request: generator_pb2.GenerateImageRequest) -> generator_pb2.GenerateImageResponse:
