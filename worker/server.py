@@ -52,7 +52,7 @@ GRPC_OPTIONS = [
 SPARE_HANDLER_THREADS = 8
 
 
-def _set_health(servicer: health.HealthServicer, status: int) -> None:
+def set_health(servicer: health.HealthServicer, status: int) -> None:
     """Report `status` for the whole server and for generator.ImageService alike."""
     for name in ("", SERVICE_NAME):
         servicer.set(name, status)
@@ -102,7 +102,7 @@ def serve(settings: WorkerSettings) -> int:
     encoder = Encoder(settings.png_encoder, settings.png_compress_level, settings.lossy_quality)
     state = WorkerState(encoder, worker_name(settings))
     health_servicer = health.HealthServicer()
-    _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+    set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     try:
         server = build_server(settings, state, health_servicer)
     except OSError as exc:
@@ -144,7 +144,7 @@ def serve(settings: WorkerSettings) -> int:
         _warm_up(model, engine)
     state.model, state.engine = model, engine
     if not stop.is_set():
-        _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
+        set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
         log.info("SERVING %s on %s", model.name, address)
 
     stop.wait()

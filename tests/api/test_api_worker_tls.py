@@ -4,32 +4,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
-import trustme
 from fastapi.testclient import TestClient
-from grpc_health.v1 import health, health_pb2
 from pydantic import ValidationError
 
 from api.worker_client import CHANNEL_OPTIONS
 from tests.api.fakes import free_port, settings_for
-from worker.encode import Encoder
-from worker.engine import Engine
-from worker.model_loader import Defaults, LoadedModel
-from worker.params import GenerationParams
-from worker.server import GRPC_OPTIONS, build_server
-from worker.servicer import WorkerState
+from tests.stand_in_worker import issue_certificates, stand_in_worker
+from worker.server import GRPC_OPTIONS
 from worker.settings import WorkerSettings
-from worker.text_to_image import Pixels, StepHook
 
 PROMPT = {"positivePrompt": "a lighthouse at dusk", "width": 64, "height": 64}
-
-
-def black_images(batch: list[GenerationParams], on_step: StepHook) -> list[Pixels]:
-    """The pipeline's stand-in: the worker's real server, queue and encoder, without a model to load."""
-    on_step(1, torch.zeros(len(batch), 4, 8, 8))
-    return [np.zeros((p.height, p.width, 3), dtype=np.uint8) for p in batch]
 
 
 @dataclass
@@ -47,21 +32,7 @@ class Pki:
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     """A CA, the worker's certificate (for the name worker.internal only), a client certificate it signed, and
     one from another CA."""
-    folder = tmp_path_factory.mktemp("pki")
-    ca, other_ca = trustme.CA(), trustme.CA()
-    blobs = {"ca": ca.cert_pem}
-    for name, issuer, identity in (
-        ("server", ca, "worker.internal"),
-        ("client", ca, "api.internal"),
-        ("stranger", other_ca, "api.internal"),
-    ):
-        cert = issuer.issue_cert(identity)
-        blobs[f"{name}_cert"], blobs[f"{name}_key"] = cert.cert_chain_pems[0], cert.private_key_pem
-    paths = {}
-    for name, blob in blobs.items():
-        paths[name] = folder / f"{name}.pem"
-        blob.write_to_path(str(paths[name]))
-    return Pki(**paths)
+    return Pki(**issue_certificates(tmp_path_factory.mktemp("pki"), "worker.internal"))
 
 
 @pytest.fixture(scope="module")
@@ -75,20 +46,8 @@ def mtls_worker(pki: Pki) -> Iterator[int]:
         WORKER_TLS_KEY=pki.server_key,
         WORKER_TLS_CLIENT_CA=pki.ca,
     )
-    state = WorkerState(Encoder(), "tls-worker")
-    engine = Engine(black_images, capacity=4)
-    engine.start()
-    defaults = Defaults(64, 64, 2, 7.0)
-    state.model = LoadedModel(None, "stand-in", True, torch.device("cpu"), torch.float32, defaults)
-    state.engine = engine
-    health_servicer = health.HealthServicer()
-    for service in ("", "generator.ImageService"):
-        health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
-    server = build_server(settings, state, health_servicer)
-    server.start()
-    yield port
-    server.stop(0)
-    engine.close()
+    with stand_in_worker(settings, worker_id="tls-worker"):
+        yield port
 
 
 def gateway(make_client: Callable[..., TestClient], port: int, **tls: object) -> TestClient:

@@ -4,21 +4,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
-import numpy as np
 import pytest
 import torch
-import trustme
 from genproto import generator_pb2, generator_pb2_grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
 
 from tests.e2e.processes import free_port
-from worker.encode import Encoder
-from worker.engine import Engine
-from worker.model_loader import Defaults, LoadedModel
+from tests.stand_in_worker import black_images, issue_certificates, stand_in_worker
 from worker.params import GenerationParams
-from worker.server import build_server
-from worker.servicer import WorkerState
 from worker.settings import WorkerSettings
 from worker.text_to_image import Pixels, StepHook
 
@@ -29,30 +23,16 @@ def run_or_run_out_of_memory(batch: list[GenerationParams], on_step: StepHook) -
     """The pipeline call, except that seed 13 runs out of device memory as a too-large image would."""
     if any(p.seed == OOM_SEED for p in batch):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
-    on_step(1, torch.zeros(len(batch), 4, 8, 8))
-    return [np.zeros((p.height, p.width, 3), dtype=np.uint8) for p in batch]
-
-
-def start(settings: WorkerSettings) -> tuple[grpc.Server, Engine]:
-    state = WorkerState(Encoder(), "test-worker")
-    engine = Engine(run_or_run_out_of_memory, capacity=4)
-    engine.start()
-    model = LoadedModel(None, "stand-in", True, torch.device("cpu"), torch.float32, Defaults(64, 64, 2, 7.0))  # type: ignore[arg-type]
-    state.model, state.engine = model, engine
-    health_servicer = health.HealthServicer()
-    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    server = build_server(settings, state, health_servicer)
-    server.start()
-    return server, engine
+    return black_images(batch, on_step)
 
 
 @pytest.fixture
 def plain_worker() -> Iterator[int]:
     port = free_port()
-    server, engine = start(WorkerSettings(PY_PORT=port, WORKER_HOST="127.0.0.1"))
-    yield port
-    server.stop(0)
-    engine.close()
+    with stand_in_worker(
+        WorkerSettings(PY_PORT=port, WORKER_HOST="127.0.0.1"), run_or_run_out_of_memory, "test-worker"
+    ):
+        yield port
 
 
 def oom_count() -> float:
@@ -77,23 +57,7 @@ def test_out_of_memory_answers_that_request_clearly_and_the_next_succeeds(plain_
 
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A CA, the worker's certificate, a client certificate it signed, and one from another CA."""
-    folder = tmp_path_factory.mktemp("tls")
-    ca, other_ca = trustme.CA(), trustme.CA()
-    server_cert = ca.issue_cert("localhost", "127.0.0.1")
-    files = {
-        "ca": ca.cert_pem,
-        "server_cert": server_cert.cert_chain_pems[0],
-        "server_key": server_cert.private_key_pem,
-    }
-    for name, issuer in (("client", ca), ("stranger", other_ca)):
-        cert = issuer.issue_cert("api.example")
-        files[f"{name}_cert"], files[f"{name}_key"] = cert.cert_chain_pems[0], cert.private_key_pem
-    paths = {}
-    for name, blob in files.items():
-        paths[name] = folder / f"{name}.pem"
-        blob.write_to_path(str(paths[name]))
-    return paths
+    return issue_certificates(tmp_path_factory.mktemp("tls"), "localhost", "127.0.0.1")
 
 
 def check_health(port: int, credentials: grpc.ChannelCredentials | None) -> bool:
@@ -116,7 +80,6 @@ def test_mtls_serves_only_clients_with_a_certificate_from_its_ca(certificates: d
         WORKER_TLS_KEY=certificates["server_key"],
         WORKER_TLS_CLIENT_CA=certificates["ca"],
     )
-    server, engine = start(settings)
     ca = certificates["ca"].read_bytes()
 
     def client(name: str | None) -> grpc.ChannelCredentials:
@@ -125,14 +88,11 @@ def test_mtls_serves_only_clients_with_a_certificate_from_its_ca(certificates: d
         key, cert = certificates[f"{name}_key"].read_bytes(), certificates[f"{name}_cert"].read_bytes()
         return grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
 
-    try:
+    with stand_in_worker(settings):
         assert not check_health(port, None)  # plaintext
         assert not check_health(port, client(None))  # TLS without a client certificate
         assert not check_health(port, client("stranger"))  # a certificate from another CA
         assert check_health(port, client("client"))
-    finally:
-        server.stop(0)
-        engine.close()
 
 
 def test_tls_settings_must_come_as_a_pair(certificates: dict[str, Path]) -> None:
