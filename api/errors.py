@@ -4,8 +4,7 @@ import difflib
 import json
 import logging
 import math
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -13,6 +12,8 @@ import grpc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from genproto import limits, reasons
+from genproto.reasons import Reason
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.observability import WORKER_ERRORS
@@ -21,17 +22,32 @@ from api.worker_client import WorkerClient, WorkerUnreachable
 
 log = logging.getLogger(__name__)
 
-# The one table from gRPC status codes to HTTP; a code not listed is a 500 with a generic message.
-# RESOURCE_EXHAUSTED is refined by _resource_exhausted (queue full vs out of memory).
-GRPC_TO_HTTP: Final[Mapping[grpc.StatusCode, tuple[int, ErrorCode]]] = {
-    grpc.StatusCode.INVALID_ARGUMENT: (422, ErrorCode.INVALID_VALUE),
-    grpc.StatusCode.RESOURCE_EXHAUSTED: (429, ErrorCode.QUEUE_FULL),
-    grpc.StatusCode.UNAVAILABLE: (503, ErrorCode.WORKER_UNAVAILABLE),
+# docs/architecture.md, section "One error path": the worker's reason → HTTP status and error code. The one
+# table; no message is parsed (queue full and out of memory share RESOURCE_EXHAUSTED, their reasons differ).
+REASON_TO_HTTP: Final[Mapping[Reason, tuple[int, ErrorCode]]] = {
+    Reason.INVALID_VALUE: (422, ErrorCode.INVALID_VALUE),
+    Reason.QUEUE_FULL: (429, ErrorCode.QUEUE_FULL),
+    # 503, not 429: the client did not send too much, the worker lacks memory for this size.
+    Reason.OUT_OF_MEMORY: (503, ErrorCode.OUT_OF_MEMORY),
+    Reason.NOT_READY: (503, ErrorCode.WORKER_UNAVAILABLE),
+    Reason.DRAINING: (503, ErrorCode.WORKER_UNAVAILABLE),
     # The gateway cancels only when its own client left (nobody reads the answer), so a CANCELLED that
     # arrives came from the worker, e.g. a shutdown: retryable, like UNAVAILABLE.
-    grpc.StatusCode.CANCELLED: (503, ErrorCode.WORKER_UNAVAILABLE),
-    grpc.StatusCode.DEADLINE_EXCEEDED: (504, ErrorCode.DEADLINE_EXCEEDED),
+    Reason.CANCELLED: (503, ErrorCode.WORKER_UNAVAILABLE),
+    Reason.DEADLINE_EXCEEDED: (504, ErrorCode.DEADLINE_EXCEEDED),
+    Reason.INTERNAL: (500, ErrorCode.INTERNAL_ERROR),
 }
+# A peer that sends no reason (gRPC's own transport errors, a worker older than reasons): by status alone.
+GRPC_TO_REASON: Final[Mapping[grpc.StatusCode, Reason]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: Reason.INVALID_VALUE,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: Reason.QUEUE_FULL,
+    grpc.StatusCode.UNAVAILABLE: Reason.NOT_READY,
+    grpc.StatusCode.CANCELLED: Reason.CANCELLED,
+    grpc.StatusCode.DEADLINE_EXCEEDED: Reason.DEADLINE_EXCEEDED,
+}
+# Reasons whose worker message is written for clients (worker/errors.py): the field and value, the refused
+# queue position, the size that did not fit. Other details stay in the gateway's log.
+_CLIENT_MESSAGES: Final = frozenset({Reason.INVALID_VALUE, Reason.QUEUE_FULL, Reason.OUT_OF_MEMORY})
 
 # Statuses the framework raises itself (router, body parsing) and the codes they answer.
 HTTP_STATUS_CODES: Final[Mapping[int, ErrorCode]] = {
@@ -41,8 +57,6 @@ HTTP_STATUS_CODES: Final[Mapping[int, ErrorCode]] = {
     413: ErrorCode.PAYLOAD_TOO_LARGE,
     415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
 }
-
-_OUT_OF_MEMORY = re.compile(r"memory|\boom\b", re.IGNORECASE)
 
 
 class ApiError(Exception):
@@ -75,11 +89,10 @@ _TYPE_NAMES: Final[Mapping[str, str]] = {
     "bool_type": "true or false",
     "finite_number": "a finite number",
 }
-_BOUNDS: Final[Mapping[str, str]] = {
-    "greater_than_equal": "at least",
-    "greater_than": "greater than",
-    "less_than_equal": "at most",
-    "less_than": "less than",
+# pydantic's bound errors → the words limits uses for them, so the api and the worker refuse alike.
+_BOUNDS: Final[Mapping[str, Callable[[str, float, str], str]]] = {
+    "greater_than_equal": limits.below,
+    "less_than_equal": limits.above,
 }
 _FIELDS: Final = [f.alias or name for name, f in GenerateImageRequest.model_fields.items()]
 
@@ -88,11 +101,6 @@ def _shown(value: Any) -> str:
     """A value as the client wrote it (JSON), cut short so a huge input does not flood the message."""
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _limit(value: Any) -> str:
-    # pydantic turns an int bound on a float field into 30.0; people wrote 30.
-    return _shown(int(value) if isinstance(value, float) and value.is_integer() else value)
 
 
 def _json_kind(value: Any) -> str:
@@ -119,18 +127,17 @@ def describe(error: Mapping[str, Any]) -> str:
         hint = f"did you mean {close[0]}?" if close else f"the fields are {', '.join(_FIELDS)}"
         return f"{field} is not a known field ({hint})"
     if kind == "string_too_short" and ctx.get("min_length") == 1:
-        return f"{field} must not be blank"
-    if kind in ("string_too_short", "string_too_long"):
-        bound = "at least" if kind == "string_too_short" else "at most"
-        limit = ctx.get("min_length", ctx.get("max_length"))
-        return f"{field} must be {bound} {limit} characters (got {len(value)})"
+        return limits.blank(field)
+    if kind == "string_too_long":
+        return limits.too_long(field, ctx["max_length"], len(value))
     if kind == "multiple_of":
-        return f"{field} must be a multiple of {_limit(ctx['multiple_of'])} (got {_shown(value)})"
+        return limits.not_multiple(field, int(ctx["multiple_of"]), _shown(value))
     if kind in _BOUNDS:
-        limit = next(iter(ctx.values()))
-        return f"{field} must be {_BOUNDS[kind]} {_limit(limit)} (got {_shown(value)})"
+        return _BOUNDS[kind](field, next(iter(ctx.values())), _shown(value))
+    if kind == "finite_number":
+        return limits.not_finite(field, _shown(value))
     if kind == "literal_error":
-        return f"{field} must be one of {ctx.get('expected', '')} (got {_shown(value)})"
+        return limits.not_one_of(field, ctx.get("expected", ""), _shown(value))
     if kind in _TYPE_NAMES:
         return f"{field} must be {_TYPE_NAMES[kind]} (got {_shown(value)})"
     return f"{field}: {error.get('msg', 'is invalid')} (got {_shown(value)})"
@@ -195,40 +202,53 @@ def _worker(request: Request) -> WorkerClient:
 
 @dataclass(frozen=True)
 class WorkerFailure:
-    """A worker error as the client sees it: status, code, message and headers (from GRPC_TO_HTTP)."""
+    """A worker error as the client sees it: status, code, message, and seconds until a retry may succeed."""
 
     status: int
     code: ErrorCode
     message: str
-    headers: dict[str, str]
+    retry_after: int | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The HTTP headers of the answer: Retry-After where a retry later may succeed."""
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
 
-def _retry_after(worker: WorkerClient, trailing: grpc.aio.Metadata | None) -> str:
-    # The worker computes it from its queue length and measured seconds per job (worker/engine.py).
-    for key, value in trailing or ():
-        if key == "retry-after":
+def _trailing(error: grpc.aio.AioRpcError, key: str) -> str | None:
+    for name, value in error.trailing_metadata() or ():
+        if name == key:
             return str(value)
+    return None
+
+
+def _reason(error: grpc.aio.AioRpcError) -> Reason:
+    sent = _trailing(error, reasons.METADATA_KEY)
+    if sent is not None and sent in Reason._value2member_map_:
+        return Reason(sent)
+    return GRPC_TO_REASON.get(error.code(), Reason.INTERNAL)
+
+
+def _retry_after(worker: WorkerClient, error: grpc.aio.AioRpcError) -> int:
+    # The worker computes it from its queue length and measured seconds per job (worker/engine.py).
+    sent = _trailing(error, reasons.RETRY_AFTER_KEY)
+    if sent is not None and sent.isdigit():
+        return int(sent)
     # An older worker sends none: one slot frees when the running generation ends.
-    return str(max(1, math.ceil(worker.last_generation_seconds)))
+    return max(1, math.ceil(worker.last_generation_seconds))
 
 
 def describe_rpc_error(worker: WorkerClient, error: grpc.aio.AioRpcError) -> WorkerFailure:
-    """The answer for a worker error; worker details reach the client only where they are written for it."""
+    """The answer for a worker error, from its reason; worker details reach the client only where written for it."""
     code, details = error.code(), error.details() or ""
     WORKER_ERRORS.labels(code.name).inc()
-    status, error_code = GRPC_TO_HTTP.get(code, (500, ErrorCode.INTERNAL_ERROR))
-    headers: dict[str, str] = {}
-    # INVALID_ARGUMENT and RESOURCE_EXHAUSTED messages are written for clients (worker/errors.py): they name
-    # the field and value, the refused queue position, or the size that did not fit.
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
+    reason = _reason(error)
+    status, error_code = REASON_TO_HTTP[reason]
+    retry_after = _retry_after(worker, error) if reason == Reason.QUEUE_FULL else None
+    if reason in _CLIENT_MESSAGES and details:
         message = details
-    elif code == grpc.StatusCode.RESOURCE_EXHAUSTED and _OUT_OF_MEMORY.search(details):
-        # 503, not 429: the client did not send too much, the worker lacks memory for this size. No
-        # Retry-After: the same request is likely to fail the same way; a smaller one may not.
-        status, error_code, message = 503, ErrorCode.OUT_OF_MEMORY, details
-    elif code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        headers["Retry-After"] = _retry_after(worker, error.trailing_metadata())
-        message = details or "the worker's queue is full; retry later"
+    elif reason == Reason.QUEUE_FULL:
+        message = "the worker's queue is full; retry later"
     elif status == 503:
         message = "the image worker is unavailable (loading, draining or down); retry in a few seconds"
     elif status == 504:
@@ -236,8 +256,8 @@ def describe_rpc_error(worker: WorkerClient, error: grpc.aio.AioRpcError) -> Wor
     else:
         message = "the image worker failed; the gateway's log has the details"
     level = logging.ERROR if status == 500 else logging.WARNING
-    log.log(level, "worker answered %s: %s -> %d %s", code.name, details, status, error_code.value)
-    return WorkerFailure(status, error_code, message, headers)
+    log.log(level, "worker answered %s (%s): %s -> %d %s", code.name, reason.value, details, status, error_code.value)
+    return WorkerFailure(status, error_code, message, retry_after)
 
 
 async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:

@@ -3,15 +3,12 @@
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from genproto import limits
+from genproto.limits import MAX_PROMPT_CHARS, MAX_SIDE, MIN_SIDE, SIDE_STEP
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-# A browser holds numbers as IEEE doubles, so a larger seed would not round-trip exactly.
-MAX_SEED = 2**53 - 1
-MAX_PROMPT_CHARS = 2000
-MIN_SIDE, MAX_SIDE, SIDE_STEP = 64, 2048, 8  # SDXL's VAE down-samples 8x.
-MAX_STEPS = 150
-MAX_GUIDANCE = 30
+# docs/architecture.md, section "Validate at the edge, re-check at the worker": every bound below is limits'.
 
 # strict: JSON types only ("512" or true is not a size), so a client's type bug is named, not guessed at.
 Side = Annotated[int | None, Field(strict=True, ge=MIN_SIDE, le=MAX_SIDE, multiple_of=SIDE_STEP)]
@@ -59,27 +56,27 @@ class GenerateImageRequest(BaseModel):
     steps: int | None = Field(
         default=None,
         strict=True,
-        ge=1,
-        le=MAX_STEPS,
+        ge=limits.MIN_STEPS,
+        le=limits.MAX_STEPS,
         description="Denoising steps. Unset: the model's default.",
     )
     guidance_scale: float | None = Field(
         default=None,
         strict=True,
-        ge=0,
-        le=MAX_GUIDANCE,
+        ge=limits.MIN_GUIDANCE,
+        le=limits.MAX_GUIDANCE,
         allow_inf_nan=False,
         description="Classifier-free guidance; at most 1 disables it. Unset: the model's default.",
     )
     seed: int | None = Field(
         default=None,
         strict=True,
-        ge=0,
-        le=MAX_SEED,
+        ge=limits.MIN_SEED,
+        le=limits.MAX_SEED,
         description="Seed of the initial noise; the same seed and values give the same image. Unset: random.",
     )
 
-    format: Literal["png", "jpeg", "webp"] | None = Field(
+    format: limits.ImageFormat | None = Field(
         default=None,
         description="The answer's image format: png (lossless, the default), jpeg or webp.",
     )

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 from genproto import generator_pb2
@@ -66,7 +67,10 @@ async def _relay(
             yield event_to_sse(event)
     except grpc.aio.AioRpcError as error:
         failure = describe_rpc_error(worker, error)
-        yield sse_event("error", {"error": failure.code.value, "message": failure.message})
+        refusal: dict[str, Any] = {"error": failure.code.value, "message": failure.message}
+        if failure.retry_after is not None:
+            refusal["retryAfter"] = failure.retry_after
+        yield sse_event("error", refusal)
     finally:
         if not call.done():
             log.info("stream closed before the image was done; cancelled its generation")

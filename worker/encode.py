@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import fpng
+from genproto.limits import ImageFormat
 from PIL import Image
 
-from worker.params import ImageFormat
 from worker.text_to_image import Pixels
 
 PngEncoder = Literal["fpng", "pillow"]

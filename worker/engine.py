@@ -1,4 +1,6 @@
-"""The engine: one thread owns the pipeline and runs queued jobs one at a time (DESIGN principle 1)."""
+"""The engine: one thread owns the pipeline and runs queued jobs one at a time."""
+
+# docs/architecture.md, section "The GPU is one serial resource".
 
 import gc
 import logging
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from worker import metrics
-from worker.errors import Cancelled, DeadlinePassed, NotReady, OutOfMemory, QueueFull, WorkerError
+from worker.errors import Cancelled, DeadlinePassed, Draining, OutOfMemory, QueueFull, WorkerError
 from worker.params import GenerationParams
 from worker.previews import latents_to_preview
 from worker.text_to_image import Pixels, StepHook, batch_key
@@ -130,7 +132,7 @@ class Engine:
         job = Job(params, deadline, events=queue.SimpleQueue() if stream else None, request_id=request_id)
         with self._cond:
             if self._closed:
-                raise NotReady("the worker is shutting down and takes no new requests")
+                raise Draining("the worker is shutting down and takes no new requests")
             if len(self._jobs) >= self.capacity:
                 error = QueueFull(
                     f"the worker's queue is full: this request would be number {len(self._jobs) + 1} "

@@ -9,12 +9,13 @@ from collections.abc import Callable, Iterator
 from typing import Any, NoReturn, TypeVar, cast
 
 import grpc
-from genproto import generator_pb2, generator_pb2_grpc
+from genproto import generator_pb2, generator_pb2_grpc, reasons
+from genproto.reasons import Reason
 
 from worker import metrics
 from worker.encode import EXTENSIONS, MIME_TYPES, PREVIEW_MIME_TYPE, Encoder, encode_preview
 from worker.engine import Engine, GenerationResult, Job, JobEvent, Queued, Started, Step
-from worker.errors import NotReady, OutOfMemory, WorkerError
+from worker.errors import Draining, NotReady, OutOfMemory, WorkerError
 from worker.model_loader import LoadedModel
 from worker.params import GenerationParams, resolve_params
 
@@ -29,9 +30,10 @@ def _abort(context: grpc.ServicerContext, exc: Exception, handler: str) -> NoRet
     code = exc.code if isinstance(exc, WorkerError) else grpc.StatusCode.INTERNAL
     metrics.REQUESTS.labels(method=handler, code=code.name).inc()
     if isinstance(exc, WorkerError):
-        trailing = []
+        # docs/architecture.md, section "One error path": the reason, so the gateway never reads the message.
+        trailing = [(reasons.METADATA_KEY, exc.reason.value)]
         if exc.retry_after is not None:
-            trailing.append(("retry-after", str(exc.retry_after)))
+            trailing.append((reasons.RETRY_AFTER_KEY, str(exc.retry_after)))
         if isinstance(exc, OutOfMemory):
             # RESOURCE_EXHAUSTED is retryable for the gateway only when the job never ran (queue full); this
             # one ran out of memory, so a negative pushback tells gRPC's retry policy not to send it again.
@@ -40,11 +42,13 @@ def _abort(context: grpc.ServicerContext, exc: Exception, handler: str) -> NoRet
         context.abort(exc.code, exc.message)
     # The traceback goes to the log, never to the caller.
     log.error("%s failed", handler, exc_info=exc)
+    context.set_trailing_metadata(((reasons.METADATA_KEY, Reason.INTERNAL.value),))
     context.abort(grpc.StatusCode.INTERNAL, "internal error in the worker; see the worker's log")
 
 
 def grpc_errors(handler: Handler) -> Handler:
-    """The one gRPC error path (DESIGN principle 6): WorkerError → its status; anything else → INTERNAL."""
+    """The one gRPC error path: WorkerError → its status and reason; anything else → INTERNAL."""
+    # docs/architecture.md, section "One error path".
     if inspect.isgeneratorfunction(handler):
 
         @functools.wraps(handler)
@@ -82,7 +86,7 @@ class WorkerState:
     def ready(self) -> tuple[LoadedModel, Engine]:
         """The model and engine, or NotReady while loading, warming up or draining."""
         if self.draining.is_set():
-            raise NotReady("the worker is shutting down and takes no new requests")
+            raise Draining("the worker is shutting down and takes no new requests")
         if self.model is None or self.engine is None:
             raise NotReady("the worker is still loading its model; retry in a few seconds")
         return self.model, self.engine

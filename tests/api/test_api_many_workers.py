@@ -213,7 +213,7 @@ def test_an_out_of_memory_answer_with_retry_pushback_is_not_retried(
     # pushback -1 ("do not retry"), so the job is not run again elsewhere.
     for worker in workers:
         worker.images.error = (grpc.StatusCode.RESOURCE_EXHAUSTED, "out of memory generating 2048x2048")
-        worker.images.trailing = (("grpc-retry-pushback-ms", "-1"),)
+        worker.images.trailing = (("error-reason", "out_of_memory"), ("grpc-retry-pushback-ms", "-1"))
     response = post_json(balanced, PROMPT)
     assert response.status_code == 503
     assert response.json()["error"] == "out_of_memory"

@@ -4,21 +4,13 @@ import math
 from typing import Any
 
 from fastapi.testclient import TestClient
+from genproto.limits import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED, MAX_SIDE, MAX_STEPS, MIN_SIDE, SIDE_STEP
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from api.app import create_app
-from api.schemas import (
-    MAX_GUIDANCE,
-    MAX_PROMPT_CHARS,
-    MAX_SEED,
-    MAX_SIDE,
-    MAX_STEPS,
-    MIN_SIDE,
-    SIDE_STEP,
-    GenerateImageRequest,
-)
+from api.schemas import GenerateImageRequest
 from tests.api.fakes import settings_for, start_fake_worker
 
 FIELDS = [field.alias or name for name, field in GenerateImageRequest.model_fields.items()]
@@ -51,7 +43,7 @@ VALID: dict[str, st.SearchStrategy[Any]] = {
     "width": st.integers(MIN_SIDE // SIDE_STEP, MAX_SIDE // SIDE_STEP).map(lambda n: n * SIDE_STEP),
     "height": st.sampled_from([MIN_SIDE, 512, MAX_SIDE]),
     "steps": st.integers(1, MAX_STEPS),
-    "guidanceScale": st.floats(0, MAX_GUIDANCE) | st.integers(0, MAX_GUIDANCE),
+    "guidanceScale": st.floats(0, MAX_GUIDANCE) | st.integers(0, int(MAX_GUIDANCE)),
     "seed": st.integers(0, MAX_SEED),
     "format": st.sampled_from(["png", "jpeg", "webp"]),
 }
@@ -62,7 +54,7 @@ NEAR_LIMITS: dict[str, st.SearchStrategy[Any]] = {
     "width": around(MIN_SIDE, MAX_SIDE),
     "height": around(MIN_SIDE, MAX_SIDE).map(lambda n: n - n % SIDE_STEP),
     "steps": around(1, MAX_STEPS),
-    "guidanceScale": st.floats(-1, MAX_GUIDANCE + 1, allow_nan=False) | around(0, MAX_GUIDANCE),
+    "guidanceScale": st.floats(-1, MAX_GUIDANCE + 1, allow_nan=False) | around(0, int(MAX_GUIDANCE)),
     "seed": around(0, MAX_SEED),
     "format": st.sampled_from(["png", "jpeg", "webp", "gif", "PNG", ""]),
 }

@@ -45,13 +45,6 @@ QUEUE_FULL = grpc.StatusCode.RESOURCE_EXHAUSTED
             "the image was not ready within 300 s (API_GENERATE_TIMEOUT_SECONDS)",
         ),
         (
-            grpc.StatusCode.RESOURCE_EXHAUSTED,
-            "out of memory generating 2048x2048 in 30 steps; try a smaller size",
-            503,
-            "out_of_memory",
-            "out of memory generating 2048x2048 in 30 steps; try a smaller size",
-        ),
-        (
             grpc.StatusCode.INTERNAL,
             "Traceback (most recent call last): secret detail",
             500,
@@ -81,6 +74,26 @@ def test_worker_error_maps_to_status_and_body(
     assert response.status_code == status
     assert response.json() == {"error": error, "message": message}
     assert "Retry-After" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("reason", "details", "status", "error"),
+    [
+        # The reason decides, never the words: an OOM message without "memory" is still out of memory ...
+        ("out_of_memory", "2048x2048 in 30 steps did not fit; try a smaller size", 503, "out_of_memory"),
+        # ... and a full queue whose message mentions memory is still a full queue.
+        ("queue_full", "the worker's queue is full (memory of 16 jobs); retry later", 429, "queue_full"),
+    ],
+)
+def test_resource_exhausted_is_told_apart_by_its_reason(
+    client: TestClient, fake_worker: FakeWorker, reason: str, details: str, status: int, error: str
+) -> None:
+    fake_worker.images.error = (grpc.StatusCode.RESOURCE_EXHAUSTED, details)
+    fake_worker.images.trailing = (("error-reason", reason),)
+    response = post_json(client, PROMPT)
+    assert response.status_code == status
+    assert response.json() == {"error": error, "message": details}
+    assert ("Retry-After" in response.headers) == (reason == "queue_full")
 
 
 def test_queue_full_is_429_with_retry_after(client: TestClient, fake_worker: FakeWorker) -> None:

@@ -33,12 +33,15 @@ def test_set_values_are_used_even_when_zero() -> None:
         ({"positive_prompt": "x" * 2001}, "positive_prompt must be at most 2000 characters (got 2001)"),
         ({"negative_prompt": "x" * 2001}, "negative_prompt must be at most 2000 characters (got 2001)"),
         ({"width": 1001}, "width must be a multiple of 8 (got 1001)"),
-        ({"height": 0}, "height must be between 64 and 2048 (got 0)"),
-        ({"width": 4096}, "width must be between 64 and 2048 (got 4096)"),
-        ({"steps": 0}, "steps must be between 1 and 150 (got 0)"),
-        ({"steps": 151}, "steps must be between 1 and 150 (got 151)"),
-        ({"guidance_scale": 30.5}, "guidance_scale must be between 0 and 30 (got 30.5)"),
-        ({"guidance_scale": float("nan")}, "guidance_scale must be between 0 and 30 (got nan)"),
+        ({"height": 0}, "height must be at least 64 (got 0)"),
+        ({"width": 4096}, "width must be at most 2048 (got 4096)"),
+        ({"steps": 0}, "steps must be at least 1 (got 0)"),
+        ({"steps": 151}, "steps must be at most 150 (got 151)"),
+        ({"guidance_scale": 30.5}, "guidance_scale must be at most 30 (got 30.5)"),
+        ({"guidance_scale": float("nan")}, "guidance_scale must be a finite number (got nan)"),
+        # The api's upper bound, re-checked: a larger seed would not survive a JavaScript client.
+        ({"seed": 2**53}, "seed must be at most 9007199254740991 (got 9007199254740992)"),
+        ({"format": "gif"}, "format must be one of 'png', 'jpeg' or 'webp' (got \"gif\")"),
     ],
 )
 def test_invalid_values_are_refused_naming_field_limit_and_value(fields: dict[str, object], message: str) -> None:

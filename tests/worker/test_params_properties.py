@@ -1,12 +1,13 @@
 """Property tests of the worker's request checks: any request is either refused naming a field, or safe to run."""
 
 from genproto import generator_pb2
+from genproto.limits import FORMATS, MAX_GUIDANCE, MAX_SIDE, MAX_STEPS, MIN_SIDE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worker.errors import InvalidRequest
 from worker.model_loader import Defaults
-from worker.params import FORMATS, MAX_GUIDANCE, MAX_SIZE, MAX_STEPS, MIN_SIZE, resolve_params
+from worker.params import resolve_params
 
 DEFAULTS = Defaults(1024, 1024, 30, 7.0)
 FIELDS = ("positive_prompt", "negative_prompt", "width", "height", "steps", "guidance_scale", "format")
@@ -36,7 +37,7 @@ def test_every_request_is_refused_naming_a_field_or_within_every_limit(
         return
     assert params.prompt.strip() and len(params.prompt) <= 2000 and len(params.negative_prompt) <= 2000
     for side in (params.width, params.height):
-        assert MIN_SIZE <= side <= MAX_SIZE and side % 8 == 0
+        assert MIN_SIDE <= side <= MAX_SIDE and side % 8 == 0
     assert 1 <= params.steps <= MAX_STEPS
     assert 0 <= params.guidance_scale <= MAX_GUIDANCE
     assert 0 <= params.seed < 2**64

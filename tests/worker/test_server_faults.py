@@ -48,8 +48,15 @@ def test_out_of_memory_answers_that_request_clearly_and_the_next_succeeds(plain_
         assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert "out of memory generating 64x64" in raised.value.details()
         assert "keeps serving" in raised.value.details()
+        refused = stub.GenerateImage.future(generator_pb2.GenerateImageRequest(positive_prompt="x", width=1001))
+        with pytest.raises(grpc.RpcError) as invalid:
+            refused.result(timeout=10)
+        assert ("error-reason", "invalid_value") in tuple(invalid.value.trailing_metadata())
         # It ran, so the gateway's retry policy must not send it again (only a queue-full refusal is retried).
-        assert ("grpc-retry-pushback-ms", "-1") in tuple(raised.value.trailing_metadata())
+        trailing = tuple(raised.value.trailing_metadata())
+        assert ("grpc-retry-pushback-ms", "-1") in trailing
+        # The gateway tells it from a full queue (same status) by this reason alone.
+        assert ("error-reason", "out_of_memory") in trailing
         reply = stub.GenerateImage(generator_pb2.GenerateImageRequest(positive_prompt="small", seed=1), timeout=10)
         assert reply.mime_type == "image/png" and reply.worker_id == "test-worker"
     assert oom_count() == before + 1  # the worker reports it on /metrics

@@ -1,0 +1,91 @@
+"""Every request limit, and the words that refuse a value: the one copy the api, the worker and the page derive from."""
+
+import math
+from collections.abc import Iterable
+from typing import Final, Literal
+
+# docs/architecture.md, section "Validate at the edge, re-check at the worker": the api's pydantic fields, the
+# worker's re-check and (through the OpenAPI schema) the page all read these numbers. No dependencies, so the
+# api imports it without torch.
+
+MAX_PROMPT_CHARS: Final = 2000
+# SDXL's VAE down-samples 8x; 2048 is the largest side the UNet was asked to handle here.
+MIN_SIDE: Final = 64
+MAX_SIDE: Final = 2048
+SIDE_STEP: Final = 8
+MIN_STEPS: Final = 1
+MAX_STEPS: Final = 150
+MIN_GUIDANCE: Final = 0.0
+MAX_GUIDANCE: Final = 30.0
+MIN_SEED: Final = 0
+# A browser holds numbers as IEEE doubles, so a larger seed would not round-trip exactly.
+MAX_SEED: Final = 2**53 - 1
+
+ImageFormat = Literal["png", "jpeg", "webp"]
+FORMATS: Final[tuple[ImageFormat, ...]] = ("png", "jpeg", "webp")
+DEFAULT_FORMAT: Final[ImageFormat] = "png"
+
+
+def _number(value: float) -> str:
+    # 30.0 reads as people wrote it: 30.
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def blank(field: str) -> str:
+    """A required text that is empty or only whitespace."""
+    return f"{field} must not be blank"
+
+
+def too_long(field: str, limit: int, length: int) -> str:
+    """A text over its character limit."""
+    return f"{field} must be at most {limit} characters (got {length})"
+
+
+def below(field: str, limit: float, shown: str) -> str:
+    """A number under its minimum; `shown` is the value as the client wrote it."""
+    return f"{field} must be at least {_number(limit)} (got {shown})"
+
+
+def above(field: str, limit: float, shown: str) -> str:
+    """A number over its maximum."""
+    return f"{field} must be at most {_number(limit)} (got {shown})"
+
+
+def not_multiple(field: str, step: int, shown: str) -> str:
+    """A size that is not a multiple of its step."""
+    return f"{field} must be a multiple of {step} (got {shown})"
+
+
+def choices(values: Iterable[str]) -> str:
+    """A closed set as pydantic words it: 'png', 'jpeg' or 'webp'."""
+    quoted = [repr(value) for value in values]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def not_one_of(field: str, expected: str, shown: str) -> str:
+    """A value outside a closed set; `expected` as `choices` words it."""
+    return f"{field} must be one of {expected} (got {shown})"
+
+
+def not_finite(field: str, shown: str) -> str:
+    """NaN or an infinity where a number is needed."""
+    return f"{field} must be a finite number (got {shown})"
+
+
+def check_range(field: str, value: float, low: float, high: float) -> str | None:
+    """The refusal for a number outside [low, high] (or not finite), or None when it is inside."""
+    if not math.isfinite(value):
+        return not_finite(field, _number(value))
+    if value < low:
+        return below(field, low, _number(value))
+    if value > high:
+        return above(field, high, _number(value))
+    return None
+
+
+def check_side(field: str, value: int) -> str | None:
+    """The refusal for an image side outside the limits or not a multiple of SIDE_STEP, or None."""
+    # The step first, as pydantic checks `multiple_of` before the bounds: 63 gets the same words from both.
+    if value % SIDE_STEP:
+        return not_multiple(field, SIDE_STEP, str(value))
+    return check_range(field, value, MIN_SIDE, MAX_SIDE)
