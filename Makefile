@@ -55,8 +55,8 @@ lint-python: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-lint-web: $(WEB_STAMP)
-	cd web && npm run typecheck && npm run lint
+lint-web: $(STAMP) $(WEB_STAMP)  # api:check runs the api (in .venv) to regenerate its schema
+	cd web && npm run api:check && npm run typecheck && npm run lint
 
 lint: lint-python lint-web ## ruff, ruff format --check, mypy; tsc and eslint on web/
 

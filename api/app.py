@@ -6,15 +6,19 @@ from contextlib import asynccontextmanager
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from api.auth import ApiKeyMiddleware, ApiKeys, document_bearer_auth
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, InternalErrorMiddleware
+from api.native.protocol import STREAM_EVENTS
+from api.native.routes import EXPOSED_HEADERS
+from api.native.routes import router as native_router
 from api.observability import instrument
+from api.openapi_docs import add_components
 from api.rate_limit import RateLimiter
 from api.request_id import HEADER as REQUEST_ID_HEADER
 from api.request_id import is_safe, new_request_id
-from api.routes import EXPOSED_HEADERS, router
 from api.settings import ApiSettings
 from api.worker_client import WorkerClient
 
@@ -48,10 +52,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         finally:
             await app.state.worker.close()
 
-    app = FastAPI(title="img-generator API", description=DESCRIPTION, version="0.1.0", lifespan=lifespan)
+    # /docs and /redoc from assets packaged with the api (fastapi-offline), not a CDN: they work offline.
+    app = FastAPIOffline(title="img-generator API", description=DESCRIPTION, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.rate_limiter = None
-    app.include_router(router)
+    app.include_router(native_router)
+    add_components(app, STREAM_EVENTS.values())
     install_error_handlers(app)
     keys = ApiKeys(settings.api_key_digests)
     if keys:

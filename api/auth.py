@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import error_response
 from api.observability import AUTH_FAILURES
-from api.schemas import ErrorCode
+from api.problems import ErrorCode
 
 log = logging.getLogger(__name__)
 

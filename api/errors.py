@@ -14,10 +14,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from genproto import limits, reasons
 from genproto.reasons import Reason
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.observability import WORKER_ERRORS
-from api.schemas import ErrorCode, GenerateImageRequest
+from api.problems import ErrorCode
 from api.worker_client import WorkerClient, WorkerUnreachable
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,15 @@ _BOUNDS: Final[Mapping[str, Callable[[str, float, str], str]]] = {
     "greater_than_equal": limits.below,
     "less_than_equal": limits.above,
 }
-_FIELDS: Final = [f.alias or name for name, f in GenerateImageRequest.model_fields.items()]
+
+
+def body_fields(request: Request) -> list[str]:
+    """The JSON names of the route's body model (each surface has its own), for "did you mean"."""
+    body = getattr(request.scope.get("route"), "body_field", None)
+    model = getattr(getattr(body, "field_info", None), "annotation", None)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [f.alias or name for name, f in model.model_fields.items()]
+    return []
 
 
 def _shown(value: Any) -> str:
@@ -108,8 +117,11 @@ def _json_kind(value: Any) -> str:
     return kinds.get(type(value), "a number")
 
 
-def describe(error: Mapping[str, Any]) -> str:
-    """One validation error as a sentence naming the field (its JSON name), the limit and the value."""
+def describe(error: Mapping[str, Any], fields: Sequence[str] = ()) -> str:
+    """One validation error as a sentence naming the field (its JSON name), the limit and the value.
+
+    `fields` are the body's known fields, offered when an unknown one is sent.
+    """
     kind: str = error["type"]
     loc: Sequence[Any] = error.get("loc", ())
     parts = loc[1:] if loc and loc[0] == "body" else loc
@@ -123,8 +135,8 @@ def describe(error: Mapping[str, Any]) -> str:
         return f"{field} is required"
     if kind == "extra_forbidden":
         # Most unknown fields are typos of a known one ("postivePrompt").
-        close = difflib.get_close_matches(field, _FIELDS, n=1)
-        hint = f"did you mean {close[0]}?" if close else f"the fields are {', '.join(_FIELDS)}"
+        close = difflib.get_close_matches(field, fields, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"the fields are {', '.join(fields)}"
         return f"{field} is not a known field ({hint})"
     if kind == "string_too_short" and ctx.get("min_length") == 1:
         return limits.blank(field)
@@ -157,12 +169,13 @@ def _malformed_json_message(error: Mapping[str, Any], document: Any) -> str:
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
+    fields = body_fields(request)
     for error in errors:
         if error["type"] == "json_invalid":
             return error_response(400, ErrorCode.MALFORMED_JSON, _malformed_json_message(error, exc.body))
         if error["type"] == "missing" and tuple(error.get("loc", ())) == ("body",):
             return error_response(400, ErrorCode.MALFORMED_JSON, "the request body is empty: send a JSON object")
-    return error_response(422, ErrorCode.INVALID_VALUE, "; ".join(describe(e) for e in errors))
+    return error_response(422, ErrorCode.INVALID_VALUE, "; ".join(describe(e, fields) for e in errors))
 
 
 # --- HTTP and the gateway's own errors ----------------------------------------------------------------
@@ -268,7 +281,6 @@ async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_worker_unreachable(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WorkerUnreachable)
-    log.warning("readiness check of %s failed: %s", _worker(request).target, exc)
     if exc.message:
         message = exc.message
     elif exc.workers > 1:
@@ -279,7 +291,7 @@ async def _on_worker_unreachable(request: Request, exc: Exception) -> JSONRespon
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Registers every handler once; route handlers never catch (DESIGN.md principle 6)."""
+    """Registers every handler once; route handlers never catch (docs/architecture.md, section "One error path")."""
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(ApiError, _on_api_error)

@@ -5,7 +5,7 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_response
-from api.schemas import ErrorCode
+from api.problems import ErrorCode
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from typing import Final
 from fastapi import FastAPI
 from prometheus_client import Counter
 from prometheus_fastapi_instrumentator import Instrumentator, metrics
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from api.request_id import RequestIdFilter
@@ -56,5 +57,7 @@ def configure_logging(level: str, log_format: str) -> None:
     """One handler on the root logger for the gateway, uvicorn and its access log, each line with the request id."""
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(JsonFormatter(JSON_FIELDS) if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    # uvicorn puts an ANSI-coloured copy of each message in `color_message`; a log collector wants none.
+    json_formatter = JsonFormatter(JSON_FIELDS, reserved_attrs=[*RESERVED_ATTRS, "color_message"])
+    handler.setFormatter(json_formatter if log_format == "json" else logging.Formatter(TEXT_FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)

@@ -12,7 +12,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from api.auth import KEY_ID
 from api.errors import ApiError
 from api.observability import RATE_LIMITED
-from api.schemas import ErrorCode
+from api.problems import ErrorCode
 
 # The `limits` package's in-memory moving window: exact (no burst of twice the limit at a window edge, as fixed
 # windows allow), and per process, which is what one gateway process needs; several gateways behind one

@@ -7,14 +7,14 @@ import socket
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from genproto import generator_pb2
+from genproto import channel
 
 FORMS: Final = (
     "host:port, dns:///name:port (every address the name resolves to), "
     "ipv4:10.0.0.1:50051,10.0.0.2:50051, ipv6:[::1]:50051, or a comma list of ip:port"
 )
 _FAMILY_NAMES: Final = {"ipv4": "IPv4", "ipv6": "IPv6"}
-IMAGE_SERVICE: Final = generator_pb2.DESCRIPTOR.services_by_name["ImageService"].full_name
+IMAGE_SERVICE: Final = channel.SERVICE_NAME
 
 # gRPC caps maxAttempts at 5; with backoffs of 0.05..0.4 s a request that every worker refuses is answered
 # (429 or 503) within about 0.75 s more than without retries.

@@ -1,41 +1,36 @@
 """The gRPC client of the image workers: one balanced grpc.aio channel, and one per worker for readiness."""
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 import grpc
-from genproto import generator_pb2, generator_pb2_grpc
+from genproto import channel, generator_pb2, generator_pb2_grpc
 from grpc_health.v1 import health_pb2
 
 from api.request_id import grpc_metadata
-from api.schemas import GenerateImageRequest
 from api.settings import ApiSettings
 from api.targets import WorkerTarget, service_config
 
-# The largest image (2048x2048 PNG of noise) is about 12 MiB; gRPC's default receive limit is 4 MiB.
-MAX_MESSAGE_BYTES: Final = 64 * 1024 * 1024
-
 CHANNEL_OPTIONS: Final[list[tuple[str, int]]] = [
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    *channel.MESSAGE_SIZE_OPTIONS,
     # gRPC's default backoff grows to 120 s; a worker that restarts should be used again within seconds.
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.min_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 2000),
-    # Keepalive pings every 30 s, idle connections included, so a worker that vanished without closing its
-    # connection (a killed VM, a dropped NAT entry) is found before a request is sent into it. The worker
-    # permits pings every 20 s (worker/server.py GRPC_OPTIONS); more often it would answer GOAWAY too_many_pings.
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.keepalive_timeout_ms", 10_000),
+    # Keepalive as genproto.channel agrees with the worker (a killed VM, a dropped NAT entry are found).
+    ("grpc.keepalive_time_ms", channel.CLIENT_PING_MS),
+    ("grpc.keepalive_timeout_ms", channel.CLIENT_PING_TIMEOUT_MS),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.max_pings_without_data", 0),
 ]
 
-# The worker reports health for "" and for this name; the named one says the ImageService itself is up.
-HEALTH_SERVICE: Final = generator_pb2.DESCRIPTOR.services_by_name["ImageService"].full_name
+HEALTH_SERVICE: Final = channel.SERVICE_NAME
+
+log = logging.getLogger(__name__)
 
 
 class WorkerUnreachable(Exception):
@@ -107,12 +102,6 @@ def _read(path: Path | None) -> bytes | None:
     return path.read_bytes() if path is not None else None
 
 
-def to_proto(request: GenerateImageRequest) -> generator_pb2.GenerateImageRequest:
-    """The wire request; optional fields are set only when the client gave them (unset is not 0)."""
-    # The model's field names are the proto's, so exclude_none leaves unset fields absent on the wire.
-    return generator_pb2.GenerateImageRequest(**request.model_dump(exclude_none=True))
-
-
 class _Probe:
     """A channel to one worker's address, for its health and model info: the balanced channel picks a worker
     per call, so it cannot say which one answered."""
@@ -144,6 +133,8 @@ class WorkerClient:
         self.target = workers.grpc_target
         self.generate_timeout = generate_timeout
         self.ready_timeout = ready_timeout
+        # While no worker serves, readiness polls (the page's, a probe's) say so once, not once a poll.
+        self._waiting = False
         # The most recent generation time, for Retry-After: a queue slot frees when one generation ends.
         self.last_generation_seconds = 1.0
         options: list[tuple[str, int | str]] = [*CHANNEL_OPTIONS, ("grpc.service_config", service_config())]
@@ -166,20 +157,23 @@ class WorkerClient:
         await self._channel.close(grace=None)
         await self._forget_all_but(set())
 
-    async def generate(self, request: GenerateImageRequest) -> generator_pb2.GenerateImageResponse:
-        """One generation; gRPC errors (grpc.aio.AioRpcError) go to the error table in api.errors."""
+    async def generate(self, request: generator_pb2.GenerateImageRequest) -> generator_pb2.GenerateImageResponse:
+        """One generation; gRPC errors (grpc.aio.AioRpcError) go to the error table in api.errors.
+
+        Every surface (native, and later openai/ and a1111/) translates its own request into this one.
+        """
         reply: generator_pb2.GenerateImageResponse = await self._images.GenerateImage(
-            to_proto(request), timeout=self.generate_timeout, metadata=grpc_metadata()
+            request, timeout=self.generate_timeout, metadata=grpc_metadata()
         )
         self.last_generation_seconds = reply.generation_seconds
         return reply
 
     def generate_stream(
-        self, request: GenerateImageRequest
+        self, request: generator_pb2.GenerateImageRequest
     ) -> "grpc.aio.UnaryStreamCall[generator_pb2.GenerateImageRequest, generator_pb2.GenerateImageEvent]":
         """The streamed generation: an async iterator of events, cancelled with .cancel()."""
         call: grpc.aio.UnaryStreamCall[generator_pb2.GenerateImageRequest, generator_pb2.GenerateImageEvent] = (
-            self._images.GenerateImageStream(to_proto(request), timeout=self.generate_timeout, metadata=grpc_metadata())
+            self._images.GenerateImageStream(request, timeout=self.generate_timeout, metadata=grpc_metadata())
         )
         return call
 
@@ -203,7 +197,19 @@ class WorkerClient:
             ) from error
         await self._forget_all_but(set(addresses))
         # Each check gets what resolution left of the deadline, so /ready answers within the ready timeout.
-        return list(await asyncio.gather(*(self._check(address, deadline) for address in addresses)))
+        workers = list(await asyncio.gather(*(self._check(address, deadline) for address in addresses)))
+        self._note_readiness(workers)
+        return workers
+
+    def _note_readiness(self, workers: list["WorkerHealth"]) -> None:
+        """Logs the change between 'no worker serves' and 'a worker serves', once each way."""
+        serving = sum(w.info is not None for w in workers)
+        if not serving and not self._waiting:
+            why = next((w.error.name for w in workers if w.error is not None), "loading")
+            log.info("waiting for the worker at %s (%s)", self.target, why)
+        elif serving and self._waiting:
+            log.info("the worker at %s is ready (%d of %d serving)", self.target, serving, len(workers))
+        self._waiting = not serving
 
     async def _check(self, address: str, deadline: float) -> WorkerHealth:
         if address not in self._probes:

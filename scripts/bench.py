@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from genproto import generator_pb2, generator_pb2_grpc  # noqa: E402
 
 import worker.offline  # noqa: E402, F401  (before diffusers)
-from tests.e2e.processes import Service, start_api, start_worker  # noqa: E402
+from scripts.devstack import Service, start_api, start_worker  # noqa: E402
 from worker.encode import Encoder, encode_preview  # noqa: E402
 from worker.engine import Engine, Step  # noqa: E402
 from worker.model_loader import load_model  # noqa: E402

@@ -21,7 +21,7 @@ import httpx
 
 # Run as a script from anywhere: the process helpers of the end-to-end tests live in the repo's tests/.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.e2e.processes import Service, free_port, start_api, start_worker
+from scripts.devstack import Service, free_port, start_api, start_worker
 
 
 @dataclass

@@ -3,16 +3,16 @@
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from dotenv import dotenv_values
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from scripts.devstack import REPO_ROOT, Service, answers, wait_until, worker_serving
+
 READY_TIMEOUT_SECONDS = 600  # the first start builds the demo model; real SDXL weights take a while to load
 
 
@@ -22,29 +22,13 @@ def settings() -> dict[str, str]:
     return {**values, **os.environ}
 
 
-def start(name: str, command: list[str], env: dict[str, str], cwd: Path = REPO_ROOT) -> subprocess.Popen[bytes]:
-    print(f"starting {name}: {' '.join(command)}", flush=True)
-    # Its own process group, so Ctrl+C here stops it through us, in order, not all at once.
-    return subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True)
-
-
-def wait_ready(api_url: str, processes: dict[str, subprocess.Popen[bytes]]) -> bool:
-    """Poll the api's /ready (200 once the worker is SERVING) while every process stays alive."""
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                print(f"{name} exited with {process.returncode}; stopping", file=sys.stderr)
-                return False
-        try:
-            with urllib.request.urlopen(f"{api_url}/ready", timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.5)
-    print(f"not ready after {READY_TIMEOUT_SECONDS}s; stopping", file=sys.stderr)
-    return False
+def start(
+    name: str, env: dict[str, str], command: list[str] | None = None, cwd: Path = REPO_ROOT, port: int = 0
+) -> Service:
+    """One service, logging to this terminal, in its own session so Ctrl+C stops it through us, in order."""
+    service = Service(name, port, env, None, command, cwd)
+    print(f"starting {name}", flush=True)
+    return service.start(own_session=True)
 
 
 def main() -> int:
@@ -60,13 +44,10 @@ def main() -> int:
     # The worker listens on PY_PORT; the api dials RPC_PORT. On one machine they are the same port.
     env.setdefault("RPC_PORT", env.get("PY_PORT") or "50051")
 
-    processes = {
-        "worker": start("worker", [sys.executable, "-m", "worker"], env),
-        "api": start("api", [sys.executable, "-m", "api"], env),
-    }
+    services = {"worker": start("worker", env, port=int(env.get("PY_PORT") or 50051)), "api": start("api", env)}
     web_server = REPO_ROOT / "web" / ".next" / "standalone" / "server.js"
     if shutil.which("node") and web_server.exists():
-        processes["web"] = start("web", ["node", "scripts/start.mjs"], env, cwd=REPO_ROOT / "web")
+        services["web"] = start("web", env, ["node", "scripts/start.mjs"], REPO_ROOT / "web")
     else:
         print("web: no build or no node; serving the api only (make web-build)", file=sys.stderr)
 
@@ -78,22 +59,34 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+
+    def up(check: Callable[[], bool]) -> Callable[[], bool]:
+        def condition() -> bool:
+            for service in services.values():
+                service.check_alive()
+            return stopping or check()
+
+        return condition
+
     code = 1
-    if wait_ready(api_url, processes) and not stopping:
-        page = f"http://localhost:{fe_port}" if "web" in processes else f"{api_url}/docs"
-        print(f"\nimg-generator is ready: {page}\n  api: {api_url} (docs at {api_url}/docs)\n  Ctrl+C stops it.\n")
-        while not stopping and all(p.poll() is None for p in processes.values()):
-            time.sleep(0.5)
-        code = 0 if stopping else 1
+    print("waiting for the worker to load its model", flush=True)
+    try:
+        # The worker's own health first: polling the api's /ready meanwhile would fill the log with 503s.
+        wait_until(up(lambda: worker_serving(services["worker"])), READY_TIMEOUT_SECONDS, "the worker", 0.5)
+        wait_until(up(answers(f"{api_url}/ready")), 60, "the api's /ready", 0.5)
+    except (RuntimeError, TimeoutError) as failure:
+        print(f"{str(failure).splitlines()[0]}; stopping", file=sys.stderr)
+    else:
+        if not stopping:
+            page = f"http://localhost:{fe_port}" if "web" in services else f"{api_url}/docs"
+            print(f"\nimg-generator is ready: {page}\n  api: {api_url} (docs at {api_url}/docs)\n  Ctrl+C stops it.\n")
+            while not stopping and all(s.process is not None and s.process.poll() is None for s in services.values()):
+                time.sleep(0.5)  # waiting for Ctrl+C or a service to exit: nothing to poll for
+            code = 0 if stopping else 1
     # The page and the gateway first, then the worker, which drains what it accepted.
     for name in ("web", "api", "worker"):
-        process = processes.get(name)
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        if name in services:
+            services[name].stop(grace=60)
     return code
 
 

@@ -12,7 +12,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.e2e.processes import Service, start_api, start_worker  # noqa: E402
+from scripts.devstack import Service, start_api, start_worker  # noqa: E402
 
 
 def rss_mib(service: Service) -> float:

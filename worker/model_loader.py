@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 from diffusers import StableDiffusionXLPipeline
 from diffusers.utils import logging as diffusers_logging
+from genproto.limits import DEFAULT_GUIDANCE_SCALE
 from transformers.utils import logging as transformers_logging
 
 import worker.offline  # noqa: F401  (must run before diffusers is imported)
@@ -23,7 +24,6 @@ transformers_logging.disable_progress_bar()
 # SDXL base's defaults, as the original project used them; the demo model keeps guidance but runs fewer steps.
 SDXL_DEFAULT_STEPS = 30
 DEMO_DEFAULT_STEPS = 20
-DEFAULT_GUIDANCE_SCALE = 7.0
 
 
 @dataclass(frozen=True)

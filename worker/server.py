@@ -12,7 +12,7 @@ from types import FrameType
 import grpc
 import prometheus_client
 import torch
-from genproto import generator_pb2, generator_pb2_grpc
+from genproto import channel, generator_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from pydantic import ValidationError
 from pythonjsonlogger.json import JsonFormatter
@@ -28,20 +28,17 @@ from worker.text_to_image import TextToImage
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAME = generator_pb2.DESCRIPTOR.services_by_name["ImageService"].full_name
-# A 2048x2048 PNG can pass 12 MiB; gRPC's default receive limit is 4 MiB.
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+SERVICE_NAME = channel.SERVICE_NAME
 GRPC_OPTIONS = [
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    *channel.MESSAGE_SIZE_OPTIONS,
     # HTTP/2's largest frame (2^24-1) instead of 16 KiB: a 1.5 MB image is ~90 frames, not ~100 per MB.
     ("grpc.http2.max_frame_size", 2**24 - 1),
-    # Keepalive that matches the gateway's (api/worker_client.py pings every 30 s): pings as often as every
-    # 20 s are welcome, idle connections included, so a dead peer is found without a request failing on it.
-    ("grpc.keepalive_time_ms", 60_000),
-    ("grpc.keepalive_timeout_ms", 20_000),
+    # Keepalive that matches the gateway's (genproto.channel): its pings are welcome, idle connections
+    # included, so a dead peer is found without a request failing on it.
+    ("grpc.keepalive_time_ms", 2 * channel.CLIENT_PING_MS),
+    ("grpc.keepalive_timeout_ms", 2 * channel.CLIENT_PING_TIMEOUT_MS),
     ("grpc.keepalive_permit_without_calls", 1),
-    ("grpc.http2.min_ping_interval_without_data_ms", 20_000),
+    ("grpc.http2.min_ping_interval_without_data_ms", channel.SERVER_MIN_PING_MS),
     ("grpc.http2.max_pings_without_data", 0),
     # Connections are renewed every 5 minutes (running calls get 10 more to finish), so a gateway balancing
     # over dns:/// resolves again and finds workers added since.
@@ -173,13 +170,15 @@ def _drain(
 
 
 def configure_logging(level: str, log_format: str) -> None:
-    """Plain lines for a terminal, or one JSON object per line for a log collector."""
+    """Plain lines for a terminal, or one JSON object per line for a log collector (WORKER_LOG_FORMAT)."""
     handler = logging.StreamHandler()
     if log_format == "json":
         handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level.upper(), handlers=[handler])
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    # Python warnings (a library's DeprecationWarning) become log records, so they are JSON lines too.
+    logging.captureWarnings(True)
 
 
 def main() -> None:
@@ -189,10 +188,7 @@ def main() -> None:
     except ValidationError as exc:
         print(describe_invalid_settings(exc), file=sys.stderr)
         sys.exit(2)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level, settings.log_format)
     code = serve(settings)
     logging.shutdown()
     sys.stdout.flush()

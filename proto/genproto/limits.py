@@ -17,6 +17,8 @@ MIN_STEPS: Final = 1
 MAX_STEPS: Final = 150
 MIN_GUIDANCE: Final = 0.0
 MAX_GUIDANCE: Final = 30.0
+# The worker's guidance when a request sets none; one value for every checkpoint (SDXL's usual 7).
+DEFAULT_GUIDANCE_SCALE: Final = 7.0
 MIN_SEED: Final = 0
 # A browser holds numbers as IEEE doubles, so a larger seed would not round-trip exactly.
 MAX_SEED: Final = 2**53 - 1

@@ -1,7 +1,6 @@
 """Shared fixtures: the fake worker (a real gRPC server), the app under TestClient, the app under uvicorn."""
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -9,6 +8,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from scripts.devstack import wait_until
 from tests.api.fakes import FakeWorker, LiveApi, free_port, settings_for, start_fake_worker
 
 
@@ -51,10 +51,7 @@ def live_api(fake_worker: FakeWorker) -> Iterator[LiveApi]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
+    wait_until(lambda: server.started, 10, "uvicorn started", interval=0.02)
     yield LiveApi(url=f"http://127.0.0.1:{port}", server=server)
     server.should_exit = True
     thread.join(timeout=10)

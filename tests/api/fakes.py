@@ -11,20 +11,19 @@ import grpc
 import httpx
 import uvicorn
 from fastapi.testclient import TestClient
-from genproto import generator_pb2, generator_pb2_grpc
+from genproto import channel, generator_pb2, generator_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from api.settings import ApiSettings
-from api.worker_client import HEALTH_SERVICE, MAX_MESSAGE_BYTES
-from tests.e2e.processes import free_port as free_port  # re-exported: one definition for all tests
+from api.worker_client import HEALTH_SERVICE
+from scripts.devstack import free_port as free_port  # re-exported: one definition for all tests
 
 # As the real worker's server (worker/server.py GRPC_OPTIONS): large messages, and the gateway's keepalive
-# pings (every 30 s) welcome.
+# pings welcome.
 SERVER_OPTIONS = [
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    *channel.MESSAGE_SIZE_OPTIONS,
     ("grpc.keepalive_permit_without_calls", 1),
-    ("grpc.http2.min_ping_interval_without_data_ms", 20_000),
+    ("grpc.http2.min_ping_interval_without_data_ms", channel.SERVER_MIN_PING_MS),
 ]
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"fake image bytes"

@@ -4,41 +4,40 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.api.fakes import free_port
+from scripts.devstack import free_port, start_api
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_python_m_api_serves_health_and_logs_its_url() -> None:
-    port = free_port()
-    env = {**os.environ, "API_PORT": str(port), "API_HOST": "127.0.0.1", "RPC_PORT": str(free_port())}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    api = start_api("main", free_port())  # no worker there: /ready is a 503
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "python -m api did not answer"
-                time.sleep(0.1)
-        assert response.status_code == 200
-        assert httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 503
+        assert httpx.get(f"http://127.0.0.1:{api.port}/health", timeout=5).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{api.port}/ready", timeout=5).status_code == 503
     finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=10)
+        api.stop()
+    assert api.process is not None
     # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status says why it stopped.
-    assert process.returncode in (0, -signal.SIGTERM)
+    assert api.process.returncode in (0, -signal.SIGTERM)
+    output = api.log()
     assert "Finished server process" in output
-    assert f"api on http://127.0.0.1:{port} (docs at /docs), worker at localhost:" in output
+    assert f"api on http://127.0.0.1:{api.port} (docs at /docs), worker at 127.0.0.1:" in output
+
+
+def test_a_worker_still_loading_is_said_once_not_once_a_poll() -> None:
+    api = start_api("waiting", free_port())
+    try:
+        for _ in range(5):  # the page polls /ready every second while the worker loads
+            assert httpx.get(f"http://127.0.0.1:{api.port}/ready", timeout=5).status_code == 503
+    finally:
+        api.stop()
+    output = api.log()
+    assert output.count("waiting for the worker at") == 1, output
+    assert "WARNING" not in output, output
 
 
 def test_python_m_api_refuses_a_bad_setting_in_one_line() -> None:

@@ -1,11 +1,7 @@
 """Request ids: the client's (when safe) or a new one, in X-Request-Id, in the logs, and sent on to the worker."""
 
 import json
-import os
 import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import grpc
@@ -14,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.request_id import RequestIdFilter, is_safe
-from tests.api.fakes import FakeWorker, free_port
+from scripts.devstack import free_port, start_api
+from tests.api.fakes import FakeWorker
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPT = {"positivePrompt": "a lighthouse at dusk"}
@@ -76,36 +73,20 @@ def test_is_safe_accepts_uuids_and_trace_ids() -> None:
 
 def test_json_logs_of_python_m_api_name_the_request_and_never_the_key() -> None:
     """A real `python -m api` with API_LOG_FORMAT=json: its own lines and uvicorn's access log, one JSON each."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "API_PORT": str(port),
-        "API_HOST": "127.0.0.1",
-        "RPC_PORT": str(free_port()),  # no worker: the generation fails with a logged 503
-        "API_LOG_FORMAT": "json",
-        "API_KEYS": "the-secret-key-1234567890",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    # No worker there: the generation fails with a logged 503.
+    api = start_api("json-logs", free_port(), API_LOG_FORMAT="json", API_KEYS="the-secret-key-1234567890")
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "python -m api did not answer"
-                time.sleep(0.1)
-        url = f"http://127.0.0.1:{port}/generateimage"
+        url = f"http://127.0.0.1:{api.port}/generateimage"
         secret = {"Authorization": "Bearer the-secret-key-1234567890", "X-Request-Id": "json-log-1"}
         assert httpx.post(url, json=PROMPT, headers=secret, timeout=10).status_code == 503
         wrong = {"Authorization": "Bearer a-guessed-key", "X-Request-Id": "json-log-2"}
         assert httpx.post(url, json=PROMPT, headers=wrong, timeout=10).status_code == 401
     finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=10)
+        api.stop()
+    output = api.log()
+    # Every line a JSON object, and none with uvicorn's ANSI-coloured copy of the message.
+    assert all(line.startswith("{") for line in output.splitlines() if line.strip()), output
+    assert "color_message" not in output and "\x1b[" not in output
     records = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert records and all({"asctime", "levelname", "name", "request_id", "message"} <= r.keys() for r in records)
     by_id: dict[str, list[dict[str, str]]] = {r["request_id"]: [] for r in records}

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from api.app import create_app
-from api.schemas import GenerateImageRequest
+from api.native.protocol import GenerateImageRequest
 from tests.api.fakes import settings_for, start_fake_worker
 
 FIELDS = [field.alias or name for name, field in GenerateImageRequest.model_fields.items()]

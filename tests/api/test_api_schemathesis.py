@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis import Case
 
 from api.app import create_app
-from api.schemas import ErrorCode
+from api.problems import ErrorCode
 from tests.api.fakes import free_port, settings_for, start_fake_worker
 
 # Per operation; with derandomize the same cases run every time (a failure is reproducible, CI is stable).

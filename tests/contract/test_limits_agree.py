@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from api.errors import describe
-from api.schemas import GenerateImageRequest
-from api.worker_client import to_proto
+from api.native.protocol import GenerateImageRequest
+from api.native.serving import to_proto
 from worker.errors import InvalidRequest
 from worker.model_loader import Defaults
 from worker.params import resolve_params

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.processes import Service, free_port, start_api, start_worker
+from scripts.devstack import Service, free_port, start_api, start_worker
 
 
 @pytest.fixture(scope="session")

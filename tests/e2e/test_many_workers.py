@@ -14,7 +14,7 @@ import httpx
 import pytest
 from genproto import generator_pb2, generator_pb2_grpc
 
-from tests.e2e.processes import Service, free_port, start_api, start_worker
+from scripts.devstack import Service, free_port, start_api, start_worker, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -175,10 +175,12 @@ def test_a_worker_with_a_full_queue_makes_the_api_use_the_others(cluster: Cluste
         # Straight to worker-a, past the api: one long job runs and `capacity` wait, so its queue is full.
         jobs = [images.GenerateImage.future(long_job, timeout=120) for _ in range(capacity + 1)]
         try:
-            deadline = time.monotonic() + 10
-            while images.GetModelInfo(generator_pb2.GetModelInfoRequest(), timeout=10).queue_length < capacity:
-                assert time.monotonic() < deadline, "the long jobs did not fill worker-a's queue"
-                time.sleep(0.1)
+            wait_until(
+                lambda: images.GetModelInfo(generator_pb2.GetModelInfoRequest(), timeout=10).queue_length >= capacity,
+                10,
+                "the long jobs filled worker-a's queue",
+                0.1,
+            )
             with pytest.raises(grpc.RpcError) as refused:
                 images.GenerateImage(long_job, timeout=10)
             assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -202,20 +204,14 @@ def test_a_worker_restarted_on_its_port_rejoins_without_restarting_the_api(clust
     cluster.workers["worker-b"].stop()
     assert cluster.api is not None
     api_process = cluster.api.process
-    deadline = time.monotonic() + 15
-    while cluster.serving() != {"serving": 2, "total": 3}:
-        assert time.monotonic() < deadline, "/ready did not see worker-b go"
-        time.sleep(0.2)
+    wait_until(lambda: cluster.serving() == {"serving": 2, "total": 3}, 15, "/ready saw worker-b go")
     with httpx.Client(base_url=cluster.url, timeout=60) as client:
         without_b = {client.post("/generateimage", json=SMALL).headers["X-Worker"] for _ in range(6)}
         assert without_b == {"worker-a", "worker-c"}
 
         cluster.start_worker("worker-b")
         # The api reconnects within its reconnect backoff (at most 2 s, api/worker_client.py).
-        deadline = time.monotonic() + 15
-        while cluster.serving() != {"serving": 3, "total": 3}:
-            assert time.monotonic() < deadline, "/ready did not see worker-b come back"
-            time.sleep(0.2)
+        wait_until(lambda: cluster.serving() == {"serving": 3, "total": 3}, 15, "/ready saw worker-b come back")
         deadline = time.monotonic() + 15
         served: Counter[str] = Counter()
         while served["worker-b"] == 0:

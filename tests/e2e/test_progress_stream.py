@@ -16,8 +16,8 @@ import pytest
 from httpx_sse import EventSource, connect_sse
 from PIL import Image
 
+from scripts.devstack import Service, start_api, start_worker
 from tests.e2e.images import png_pixels
-from tests.e2e.processes import Service, start_api, start_worker
 
 QUICK = {"positivePrompt": "quick", "width": 64, "height": 64, "steps": 1}
 # Seconds of work on 2 CPU cores: long enough to be caught mid-way, queued behind, or cancelled.

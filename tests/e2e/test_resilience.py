@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.e2e.processes import Service, start_api, start_worker
+from scripts.devstack import Service, answers, start_api, start_worker, wait_until
 
 SLOW = {"positivePrompt": "slow", "width": 512, "height": 512, "steps": 30}
 QUICK = {"positivePrompt": "quick", "width": 64, "height": 64, "steps": 1}
@@ -60,10 +60,7 @@ def test_killed_worker_gives_503_fast_and_the_api_recovers_when_it_is_back(
 
     back = start_worker("restarted", port=own_worker.port)
     try:
-        deadline = time.monotonic() + 30
-        while httpx.get(url(own_api, "/ready"), timeout=10).status_code != 200:
-            assert time.monotonic() < deadline, "the api did not reconnect to the restarted worker"
-            time.sleep(0.5)
+        wait_until(answers(url(own_api, "/ready")), 30, "the api reconnected to the restarted worker", 0.5)
         assert httpx.post(url(own_api, "/generateimage"), json=QUICK, timeout=60).status_code == 200
     finally:
         back.kill()

@@ -11,8 +11,8 @@ import pytest
 from genproto import generator_pb2, generator_pb2_grpc
 from grpc_tools import protoc
 
+from scripts.devstack import Service
 from tests.e2e.images import png_pixels
-from tests.e2e.processes import Service
 
 ORIGINAL_PROTO_DIR = Path(__file__).resolve().parent / "original"
 METHOD = "/generator.ImageService/GenerateImage"

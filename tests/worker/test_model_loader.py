@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.processes import free_port
+from scripts.devstack import free_port
 from worker.checkpoint import CheckpointError
 from worker.model_loader import load_model, resolve_model_path
 from worker.settings import WorkerSettings

@@ -10,7 +10,7 @@ from genproto import generator_pb2, generator_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
 
-from tests.e2e.processes import free_port
+from scripts.devstack import free_port
 from tests.stand_in_worker import black_images, issue_certificates, stand_in_worker
 from worker.params import GenerationParams
 from worker.settings import WorkerSettings

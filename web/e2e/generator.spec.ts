@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 import { expect, test } from "./fixtures";
-import { WEB_DIR, apiUrl, readState, sleep, startApi, stop, writeState } from "./stack";
+import { WEB_DIR, apiUrl, readState, sleep, startApi, stop, webUrl, writeState } from "./stack";
 
 // Small and few steps: 2 CPU cores run the demo model at these sizes in well under a second.
 const SMALL = { width: 128, height: 128, steps: 2 };
@@ -23,7 +23,29 @@ test("the empty page has labelled prompts, a placeholder and says the demo model
   await generator.screenshot("empty");
 });
 
-test("generates an image, shows it with the seed used, and downloads it under a name with the seed", async ({
+test("until GET /ready answers, the settings say so instead of showing some model's defaults", async ({
+  page,
+  stack,
+}) => {
+  let answer!: () => void;
+  const held = new Promise<void>((resolve) => (answer = resolve));
+  await page.route(`${apiUrl(stack)}/ready`, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(webUrl(stack));
+  await page.getByRole("button", { name: /^Advanced/ }).click();
+  await expect(page.getByTestId("settings-loading")).toContainText("Connecting to the worker");
+  await expect(page.getByLabel("Width")).toHaveCount(0);
+  await expect(page.getByRole("button", { name: /^Advanced/ })).toContainText("Connecting to the worker");
+  answer();
+  await expect(page.getByTestId("model-status")).toHaveAttribute("data-state", "ready");
+  await expect(page.getByTestId("settings-loading")).toHaveCount(0);
+  await expect(page.getByLabel("Width")).toHaveValue(/^\d+$/);
+  await expect(page.getByRole("spinbutton", { name: "Steps" })).toHaveValue(/^\d+$/);
+});
+
+test("generates an image, shows it with the seed used, and downloads it under the api's file name", async ({
   generator,
   page,
 }) => {
@@ -43,9 +65,10 @@ test("generates an image, shows it with the seed used, and downloads it under a 
   await expect(generator.history).toHaveCount(1);
 
   const downloadLink = page.getByTestId("download");
-  await expect(downloadLink).toHaveAttribute("download", `img-generator-seed-${seed}-256x256.png`);
+  // The name the api gives the file (the worker's hint, as in the unary route's Content-Disposition).
+  await expect(downloadLink).toHaveAttribute("download", `img-${seed}.png`);
   const [download] = await Promise.all([page.waitForEvent("download"), downloadLink.click()]);
-  expect(download.suggestedFilename()).toContain(`seed-${seed}`);
+  expect(download.suggestedFilename()).toBe(`img-${seed}.png`);
 
   const shot = await generator.screenshot("generated");
   // The README's copy changes on every run (seed, timings): refresh it only when asked (`make screenshot`).

@@ -1,7 +1,9 @@
 // Live progress, previews and cancel (issue 4): the page on POST /generateimage/stream against the real stack.
+import type { Page } from "@playwright/test";
+
 import { expect, test } from "./fixtures";
 import { apiUrl, type StackState } from "./stack";
-import { readServerSentEvents } from "../src/app/sse";
+import { readServerSentEvents } from "../src/api/sse";
 
 // The demo model on 2 idle CPU cores: ~35 ms a step at 320x320, ~75 ms at 512x512; with other busy processes on
 // the same cores, steps have been up to 80 times slower (6 s at 512x512). WATCH runs long enough for several readings
@@ -159,12 +161,8 @@ test("a request waiting behind another shows its place in the queue, then runs w
   await expect(generator.usedSeed).toHaveText(/^\d+$/);
 });
 
-test("an api without the stream route (404) still makes the image on the unary route", async ({
-  generator,
-  page,
-  stack,
-}) => {
-  // What an api from before issue 4 answers; the preflight goes through, as the real api's CORS would let it.
+/** Answers POST /generateimage/stream in the page with `answer`, letting its CORS preflight through. */
+async function routeStream(page: Page, stack: StackState, answer: { status: number; contentType: string; body: string }) {
   const cors = {
     "Access-Control-Allow-Origin": new URL(page.url()).origin,
     "Access-Control-Allow-Methods": "POST",
@@ -173,18 +171,50 @@ test("an api without the stream route (404) still makes the image on the unary r
   await page.route(`${apiUrl(stack)}/generateimage/stream`, (route) =>
     route.request().method() === "OPTIONS"
       ? route.fulfill({ status: 204, headers: cors })
-      : route.fulfill({
-          status: 404,
-          headers: cors,
-          contentType: "application/json",
-          body: JSON.stringify({ error: "not_found", message: "no route POST /generateimage/stream" }),
-        }),
+      : route.fulfill({ ...answer, headers: cors }),
   );
-  const unary = page.waitForRequest((request) => request.url() === `${apiUrl(stack)}/generateimage`);
+}
+
+test("an error event shows the api's message and, with retryAfter, when to try again", async ({
+  generator,
+  page,
+  stack,
+}) => {
+  await routeStream(page, stack, {
+    status: 200,
+    contentType: "text/event-stream",
+    body:
+      'event: queued\ndata: {"position":1,"queueLength":1}\n\n' +
+      'event: error\ndata: {"error":"queue_full","message":"the queue is full (4 of 4)","retryAfter":7}\n\n',
+  });
+  await generator.fill({ prompt: "too many at once", ...SMALL });
+  await generator.generate();
+  await expect(generator.error).toContainText("The generation failed (queue_full)");
+  await expect(page.getByTestId("generate-error-message")).toHaveText(
+    /^the queue is full \(4 of 4\) Try again in [1-7] s \(at .+\)\.$/,
+  );
+  await expect(generator.history).toHaveCount(0);
+});
+
+test("an api without the stream route (404) shows its answer and sends nothing else", async ({
+  generator,
+  page,
+  stack,
+}) => {
+  // What an api from before issue 4 answers: the page needs the stream route and says so, without a second request.
+  await routeStream(page, stack, {
+    status: 404,
+    contentType: "application/json",
+    body: JSON.stringify({ error: "not_found", message: "no route POST /generateimage/stream" }),
+  });
+  const unary: string[] = [];
+  page.on("request", (request) => {
+    if (request.url() === `${apiUrl(stack)}/generateimage`) unary.push(request.url());
+  });
   await generator.fill({ prompt: "an older api", ...SMALL, seed: 99 });
   await generator.generate();
-  await unary;
-  await expect(generator.error).toHaveCount(0);
-  await expect(generator.usedSeed).toHaveText("99");
-  expect((await generator.naturalSize()).width).toBe(128);
+  await expect(generator.error).toContainText("The API answered 404 (not_found)");
+  await expect(page.getByTestId("generate-error-message")).toHaveText("no route POST /generateimage/stream");
+  await expect(generator.image).toHaveCount(0);
+  expect(unary).toEqual([]);
 });

@@ -1,7 +1,7 @@
-// readServerSentEvents: bytes from a fetch() body to SSE messages, whatever the chunking (src/app/sse.ts).
+// readServerSentEvents: bytes from a fetch() body to SSE messages, whatever the chunking (src/api/sse.ts).
 import { expect, test } from "@playwright/test";
 
-import { readServerSentEvents, type EventSourceMessage } from "../src/app/sse";
+import { readServerSentEvents, type EventSourceMessage } from "../src/api/sse";
 
 const encoder = new TextEncoder();
 

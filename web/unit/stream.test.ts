@@ -1,17 +1,20 @@
 // generateImageStream and its helpers against a fake fetch: the page's reading of POST /generateimage/stream.
 import { expect, test } from "@playwright/test";
 
-import {
-  ProblemError,
-  dataUrlToBlob,
-  decodeStreamEvent,
-  describeProblem,
-  generateImageStream,
-  type Problem,
-  type StreamEvent,
-} from "../src/app/api";
+import { generateImageStream as generate, type ApiTarget } from "../src/api/client";
+import { ProblemError, describeProblem, type Problem } from "../src/api/problem";
+import { dataUrlToBlob, decodeStreamEvent, type StreamEvent } from "../src/api/stream-events";
+import type { GenerateRequest } from "../src/api/types";
 
 const BASE = "http://api.test";
+
+const generateImageStream = (
+  baseUrl: string,
+  request: GenerateRequest,
+  onEvent: (event: StreamEvent) => void,
+  signal?: AbortSignal,
+  apiKey?: string,
+) => generate({ baseUrl, apiKey } satisfies ApiTarget, request, onEvent, signal);
 const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 255, 128]);
 const PNG_URL = `data:image/png;base64,${Buffer.from(PNG).toString("base64")}`;
 const REQUEST = { positivePrompt: "a lighthouse", width: 512, height: 512, steps: 3 };
@@ -120,7 +123,7 @@ test("sends the same JSON body as the unary route, asking for an event stream", 
   expect(new Headers(sent?.headers).get("Content-Type")).toBe("application/json");
 });
 
-test("an error event is the api's problem, with the status the unary route gives its code", async () => {
+test("an error event is the api's problem: its code and message, no HTTP status, the stream's last word", async () => {
   const events: StreamEvent[] = [];
   const problem = await problemOf(
     withFetch(
@@ -135,26 +138,30 @@ test("an error event is the api's problem, with the status the unary route gives
   );
   expect(problem).toEqual({
     kind: "api",
-    status: 504,
+    status: null,
     code: "deadline_exceeded",
     message: "the request took longer than 300 s",
-    retryAfter: null,
-    streamed: true,
+    retryAt: null,
   });
   expect(describeProblem(problem).title).toBe("The generation failed (deadline_exceeded)");
   expect(events).toHaveLength(1);
 });
 
-test("queue_full arrives either as an error event or as a plain 429 with Retry-After", async () => {
+test("queue_full arrives either as an error event with retryAfter or as a plain 429 with Retry-After", async () => {
+  const before = Date.now();
   const inStream = await problemOf(
     withFetch(
-      () => streamResponse([sse("error", { error: "queue_full", message: "the queue is full (4 of 4)" })]),
+      () =>
+        streamResponse([sse("error", { error: "queue_full", message: "the queue is full (4 of 4)", retryAfter: 5 })]),
       () => generateImageStream(BASE, REQUEST, () => undefined),
     ),
   );
-  expect(inStream).toMatchObject({ kind: "api", status: 429, code: "queue_full", streamed: true });
+  expect(inStream).toMatchObject({ kind: "api", status: null, code: "queue_full" });
+  const streamedAt = (inStream as { retryAt: number }).retryAt;
+  expect(streamedAt).toBeGreaterThanOrEqual(before + 5000);
+  expect(streamedAt).toBeLessThanOrEqual(Date.now() + 5000);
 
-  const before = await problemOf(
+  const refused = await problemOf(
     withFetch(
       () =>
         new Response(JSON.stringify({ error: "queue_full", message: "the queue is full (4 of 4)" }), {
@@ -164,17 +171,14 @@ test("queue_full arrives either as an error event or as a plain 429 with Retry-A
       () => generateImageStream(BASE, REQUEST, () => undefined),
     ),
   );
-  expect(before).toEqual({
-    kind: "api",
-    status: 429,
-    code: "queue_full",
-    message: "the queue is full (4 of 4)",
-    retryAfter: "12",
-  });
-  expect(describeProblem(before).message).toContain("Try again in 12 s.");
+  expect(refused).toMatchObject({ kind: "api", status: 429, code: "queue_full", message: "the queue is full (4 of 4)" });
+  const retryAt = (refused as { retryAt: number }).retryAt;
+  expect(describeProblem(refused, retryAt - 12_000).message).toMatch(
+    /^the queue is full \(4 of 4\) Try again in 12 s \(at .+\)\.$/,
+  );
 });
 
-test("a 422 before the stream is shown as the unary route's is", async () => {
+test("a 422 before the stream is shown with the api's status, code and message", async () => {
   const problem = await problemOf(
     withFetch(
       () =>
@@ -190,27 +194,18 @@ test("a 422 before the stream is shown as the unary route's is", async () => {
     status: 422,
     code: "invalid_value",
     message: "width must be a multiple of 8 (got 260)",
-    retryAfter: null,
+    retryAt: null,
   });
   expect(describeProblem(problem).title).toBe("The API answered 422 (invalid_value)");
 });
 
-test("an api without the stream route (404) gets the request on the unary route", async () => {
-  const events: StreamEvent[] = [];
-  const { result, urls } = await withFetch(
-    (url) =>
-      url.endsWith("/stream")
-        ? new Response(JSON.stringify({ error: "not_found", message: "no route" }), { status: 404 })
-        : new Response(PNG, {
-            status: 200,
-            headers: { "Content-Type": "image/png", "X-Seed": "7", "X-Width": "512", "X-Demo-Model": "true" },
-          }),
-    () => generateImageStream(BASE, REQUEST, (event) => events.push(event)),
+test("an api without the stream route (404) is its error, with no second request", async () => {
+  const { result: problem, urls } = await withFetch(
+    () => new Response(JSON.stringify({ error: "not_found", message: "no route" }), { status: 404 }),
+    () => problemOf(generateImageStream(BASE, REQUEST, () => undefined)),
   );
-  expect(urls).toEqual([`${BASE}/generateimage/stream`, `${BASE}/generateimage`]);
-  expect(events).toEqual([{ type: "unary" }]);
-  expect(new Uint8Array(await result.blob.arrayBuffer())).toEqual(PNG);
-  expect(result.info).toMatchObject({ seed: 7, width: 512, demoModel: true });
+  expect(urls).toEqual([`${BASE}/generateimage/stream`]);
+  expect(problem).toMatchObject({ kind: "api", status: 404, code: "not_found", message: "no route" });
 });
 
 test("a stream that ends without done or error is a problem, not a hang", async () => {
@@ -220,7 +215,7 @@ test("a stream that ends without done or error is a problem, not a hang", async 
       () => generateImageStream(BASE, REQUEST, () => undefined),
     ),
   );
-  expect(problem).toMatchObject({ kind: "api", code: "invalid_stream", streamed: true });
+  expect(problem.kind).toBe("bad-stream");
   expect(describeProblem(problem).message).toMatch(/closed the stream before the image was done/);
 });
 

@@ -1,4 +1,4 @@
-import { ImageGenerator } from "./image-generator";
+import { ImageGenerator } from "@/features/generate/image-generator";
 
 // Rendered per request so the api URL comes from the environment the server runs in, not the one it was built in:
 // one build (and one Docker image) works with any api.

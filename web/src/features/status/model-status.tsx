@@ -4,7 +4,8 @@ import { AlertTriangle, CheckCircle2, Loader2, XCircle } from "lucide-react";
 
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
-import { describeProblem, type ReadyState } from "./api";
+import { describeProblem } from "@/api/problem";
+import type { ReadyState } from "./use-ready";
 
 /** The header's one-line status of the api and its worker, from GET /ready. */
 export function ModelStatusBadge({ ready, apiBaseUrl }: { ready: ReadyState; apiBaseUrl: string }) {
@@ -38,7 +39,7 @@ export function ModelStatusBadge({ ready, apiBaseUrl }: { ready: ReadyState; api
   );
 }
 
-/** Said wherever a person looks (DESIGN.md principle 4): the demo model's pictures are noise, not a broken page. */
+/** Said wherever a person looks: the demo model's pictures are noise, not a broken page. */
 export function DemoModelNotice({ model }: { model: string }) {
   return (
     <Alert variant="warning" role="note" data-testid="demo-notice">

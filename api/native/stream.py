@@ -1,16 +1,15 @@
-"""POST /generateimage/stream: the worker's generation events as Server-Sent Events (queued, progress, done)."""
+"""POST /generateimage/stream: the worker's generation events relayed as Server-Sent Events."""
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import grpc
 from genproto import generator_pb2
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.errors import describe_rpc_error
-from api.replies import event_to_sse, sse_event
-from api.schemas import GenerateImageRequest
+from api.native.protocol import GenerateImageRequest, StreamError
+from api.native.serving import event_to_sse, sse_event, to_proto
 from api.worker_client import WorkerClient
 
 log = logging.getLogger(__name__)
@@ -23,7 +22,8 @@ MAX_RESENDS = 2
 
 async def open_stream(worker: WorkerClient, body: GenerateImageRequest) -> EventSourceResponse:
     """Start the worker's stream and wait for its first event, so a refusal (422, 429, 503) is a plain HTTP error."""
-    call = worker.generate_stream(body)
+    request = to_proto(body)
+    call = worker.generate_stream(request)
     try:
         # A refusal ends the call before its first event: AioRpcError goes to the one error table.
         first = await call.read()
@@ -33,11 +33,14 @@ async def open_stream(worker: WorkerClient, body: GenerateImageRequest) -> Event
     if not isinstance(first, generator_pb2.GenerateImageEvent):  # grpc.aio.EOF
         call.cancel()
         raise RuntimeError("the worker ended the stream without an event")
-    return EventSourceResponse(_relay(worker, body, call, first), ping=PING_SECONDS)
+    return EventSourceResponse(_relay(worker, request, call, first), ping=PING_SECONDS)
 
 
 async def _relay(
-    worker: WorkerClient, body: GenerateImageRequest, call: StreamCall, first: generator_pb2.GenerateImageEvent
+    worker: WorkerClient,
+    request: generator_pb2.GenerateImageRequest,
+    call: StreamCall,
+    first: generator_pb2.GenerateImageEvent,
 ) -> AsyncIterator[ServerSentEvent]:
     """Events until done or error; when the client goes away sse-starlette cancels us and the call with us."""
     # The first `queued` event commits the call, so gRPC's retry policy no longer covers it: a worker that dies
@@ -56,7 +59,7 @@ async def _relay(
                     raise
                 resent += 1
                 log.warning("worker went away while the job was queued (%s); sending it again", error.details())
-                call = worker.generate_stream(body)
+                call = worker.generate_stream(request)
                 continue
             if not isinstance(event, generator_pb2.GenerateImageEvent):  # grpc.aio.EOF
                 break
@@ -67,9 +70,7 @@ async def _relay(
             yield event_to_sse(event)
     except grpc.aio.AioRpcError as error:
         failure = describe_rpc_error(worker, error)
-        refusal: dict[str, Any] = {"error": failure.code.value, "message": failure.message}
-        if failure.retry_after is not None:
-            refusal["retryAfter"] = failure.retry_after
+        refusal = StreamError(error=failure.code, message=failure.message, retry_after=failure.retry_after)
         yield sse_event("error", refusal)
     finally:
         if not call.done():

@@ -1,12 +1,13 @@
-"""The HTTP request and response models; their limits are what /docs shows and what the gateway enforces."""
+"""The native dialect's wire models: its request, /health and /ready, and the events of its stream."""
 
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from genproto import limits
 from genproto.limits import MAX_PROMPT_CHARS, MAX_SIDE, MIN_SIDE, SIDE_STEP
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
+
+from api.problems import ErrorCode
 
 # docs/architecture.md, section "Validate at the edge, re-check at the worker": every bound below is limits'.
 
@@ -66,7 +67,7 @@ class GenerateImageRequest(BaseModel):
         ge=limits.MIN_GUIDANCE,
         le=limits.MAX_GUIDANCE,
         allow_inf_nan=False,
-        description="Classifier-free guidance; at most 1 disables it. Unset: the model's default.",
+        description=f"Classifier-free guidance; at most 1 disables it. Unset: {limits.DEFAULT_GUIDANCE_SCALE:g}.",
     )
     seed: int | None = Field(
         default=None,
@@ -166,34 +167,68 @@ class ReadyResponse(BaseModel):
     workers: Workers
 
 
-class ErrorCode(StrEnum):
-    """The closed set of machine-readable error codes; clients may switch on them."""
+class StreamEvent(BaseModel):
+    """The data of one event of POST /generateimage/stream: a JSON object with camelCase keys."""
 
-    MALFORMED_JSON = "malformed_json"
-    PAYLOAD_TOO_LARGE = "payload_too_large"
-    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
-    INVALID_VALUE = "invalid_value"
-    NOT_FOUND = "not_found"
-    METHOD_NOT_ALLOWED = "method_not_allowed"
-    BAD_REQUEST = "bad_request"
-    UNAUTHORIZED = "unauthorized"
-    RATE_LIMITED = "rate_limited"
-    QUEUE_FULL = "queue_full"
-    OUT_OF_MEMORY = "out_of_memory"
-    WORKER_UNAVAILABLE = "worker_unavailable"
-    WORKER_NOT_READY = "worker_not_ready"
-    DEADLINE_EXCEEDED = "deadline_exceeded"
-    INTERNAL_ERROR = "internal_error"
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
-class ErrorResponse(BaseModel):
-    """Every error the gateway answers: a stable code and a message naming the field, limit and value."""
+class StreamQueued(StreamEvent):
+    """`queued`: where the request waits; sent again whenever its position changes."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"error": "invalid_value", "message": "width must be a multiple of 8 (got 1001)"}]
-        }
-    )
+    position: int = Field(description="Requests ahead of this one, plus one.")
+    queue_length: int = Field(description="Requests waiting in the worker's queue.")
+
+
+class StreamStarted(StreamEvent):
+    """`started`: the worker began; the values it uses (the request's, or the model's defaults)."""
+
+    seed: int
+    width: int
+    height: int
+    steps: int
+    guidance_scale: float
+    queued_seconds: float = Field(description="Seconds the request waited in the queue.")
+
+
+class StreamProgress(StreamEvent):
+    """`progress`: after every denoising step."""
+
+    step: int
+    steps: int
+    eta_seconds: float = Field(description="Seconds until the last step, at the speed so far.")
+    preview: str | None = Field(default=None, description="A small JPEG data: URL of the picture, every few steps.")
+
+
+class StreamDone(StreamEvent):
+    """`done`, last on success: the image and what made it (the values of /generateimage's X-* headers)."""
+
+    image: str = Field(description="The image as a data: URL in the requested format.")
+    seed: int
+    width: int
+    height: int
+    steps: int
+    guidance_scale: float
+    model: str
+    demo_model: bool
+    generation_seconds: float
+    filename: str = Field(description="The file name the api gives the image, as in Content-Disposition.")
+    worker: str = Field(description="Which worker made it, as in X-Worker.")
+
+
+class StreamError(StreamEvent):
+    """`error`, last on failure: the code and message of /generateimage's error bodies."""
 
     error: ErrorCode
     message: str
+    retry_after: int | None = Field(default=None, description="Seconds until a retry may succeed, where one may.")
+
+
+# The event names of the stream and the shape of each one's data.
+STREAM_EVENTS: Final[dict[str, type[StreamEvent]]] = {
+    "queued": StreamQueued,
+    "started": StreamStarted,
+    "progress": StreamProgress,
+    "done": StreamDone,
+    "error": StreamError,
+}

@@ -1,7 +1,7 @@
 "use client";
 
 import { cn } from "@/lib/utils";
-import type { GeneratedImage } from "./params";
+import type { GeneratedImage } from "./history-reducer";
 
 interface HistoryStripProps {
   images: readonly GeneratedImage[];

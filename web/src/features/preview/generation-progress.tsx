@@ -1,14 +1,7 @@
 "use client";
 
 import { Progress } from "@/components/ui/progress";
-
-/** Where a running request is, from the stream's events (issue 4). */
-export type LiveState =
-  | { phase: "sending" }
-  | { phase: "queued"; position: number; queueLength: number | null }
-  | { phase: "running"; step: number; steps: number | null; etaSeconds: number | null }
-  // The api has no stream route (older than issue 4): the unary route makes the image without telling progress.
-  | { phase: "unary" };
+import type { ActiveGeneration } from "@/features/generate/generation-reducer";
 
 /** "about 3 s left", "about 2 min 5 s left": the worker's estimate, which is only as good as the steps so far. */
 export function formatEta(seconds: number): string {
@@ -24,7 +17,8 @@ export function queueText(position: number): string {
   return `Waiting: position ${position} in queue${position === 1 ? " (next to run)" : ""}`;
 }
 
-export function GenerationProgress({ live }: { live: LiveState }) {
+/** Where a running request is, from the stream's events (issue 4). */
+export function GenerationProgress({ live }: { live: ActiveGeneration }) {
   let status: string;
   let detail = "";
   let value: number | null = null;
@@ -46,9 +40,6 @@ export function GenerationProgress({ live }: { live: LiveState }) {
         status = "Starting…";
       }
       if (live.etaSeconds !== null && live.step > 0) detail = formatEta(live.etaSeconds);
-      break;
-    case "unary":
-      status = "Generating… (this API does not report progress)";
       break;
   }
   return (

@@ -1,0 +1,145 @@
+"""The native dialect's translation: its request into the worker's, the worker's answers into its headers and events."""
+
+import base64
+import re
+from urllib.parse import quote
+
+import grpc
+from genproto import generator_pb2
+from sse_starlette import ServerSentEvent
+
+from api.errors import ApiError
+from api.native.protocol import (
+    Defaults,
+    GenerateImageRequest,
+    Queue,
+    ReadyResponse,
+    StreamDone,
+    StreamEvent,
+    StreamProgress,
+    StreamQueued,
+    StreamStarted,
+    Workers,
+)
+from api.problems import ErrorCode
+from api.worker_client import WorkerHealth, WorkerUnreachable
+
+# Header values are latin-1 on the wire; a model file name or a WORKER_ID may not be.
+_HEADER_SAFE = " !#$&'()*+,-./:;=?@[]^_`{|}~"
+
+
+def to_proto(request: GenerateImageRequest) -> generator_pb2.GenerateImageRequest:
+    """The wire request; optional fields are set only when the client gave them (unset is not 0)."""
+    # The model's field names are the proto's, so exclude_none leaves unset fields absent on the wire.
+    return generator_pb2.GenerateImageRequest(**request.model_dump(exclude_none=True))
+
+
+def image_headers(reply: generator_pb2.GenerateImageResponse) -> dict[str, str]:
+    """Content-Disposition and the X-* headers with the values the worker used, and which worker it was."""
+    headers = {
+        "Content-Disposition": f"inline; filename={safe_filename(reply.filename_hint)}",
+        "X-Seed": str(reply.seed),
+        "X-Width": str(reply.width),
+        "X-Height": str(reply.height),
+        "X-Steps": str(reply.steps),
+        "X-Guidance-Scale": f"{reply.guidance_scale:g}",
+        "X-Model": quote(reply.model_name, safe=_HEADER_SAFE),
+        "X-Demo-Model": "true" if reply.demo_model else "false",
+        "X-Generation-Seconds": f"{reply.generation_seconds:.3f}",
+    }
+    # An older worker leaves worker_id empty; no header beats an empty one.
+    if reply.worker_id:
+        headers["X-Worker"] = quote(reply.worker_id, safe=_HEADER_SAFE)
+    return headers
+
+
+def safe_filename(hint: str) -> str:
+    """The worker's file name hint as header-token characters, so it needs no quoting and cannot break the header."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", hint).strip("._")
+    return name or "image.png"
+
+
+def ready_response(workers: list[WorkerHealth]) -> ReadyResponse:
+    """/ready's answer, or the 503 that says why no worker serves (loading, draining or down)."""
+    serving = [w.info for w in workers if w.info is not None]
+    if not serving:
+        failed = [w for w in workers if w.error is not None]
+        if len(failed) == len(workers):
+            first = failed[0] if failed else None
+            code = first.error if first and first.error else grpc.StatusCode.UNAVAILABLE
+            raise WorkerUnreachable(code, first.details if first else "no address", workers=len(workers))
+        if len(workers) == 1:
+            message = "the image worker is not ready yet (loading, warming up or draining); retry in a few seconds"
+        else:
+            message = (
+                f"none of the {len(workers)} image workers is ready yet (loading, warming up or draining); "
+                "retry in a few seconds"
+            )
+        raise ApiError(503, ErrorCode.WORKER_NOT_READY, message)
+    # Workers behind one gateway run the same model (one .env, one image); the first serving one describes it.
+    info = serving[0]
+    return ReadyResponse(
+        model=info.model_name,
+        demoModel=info.demo_model,
+        device=info.device,
+        dtype=info.dtype,
+        defaults=Defaults(
+            width=info.default_width,
+            height=info.default_height,
+            steps=info.default_steps,
+            guidanceScale=info.default_guidance_scale,
+        ),
+        queue=Queue(length=sum(i.queue_length for i in serving), capacity=sum(i.queue_capacity for i in serving)),
+        workers=Workers(serving=len(serving), total=len(workers)),
+    )
+
+
+def _data_url(mime_type: str, data: bytes) -> str:
+    return f"data:{mime_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def sse_event(name: str, data: StreamEvent) -> ServerSentEvent:
+    """One SSE event with its data as a compact JSON line (wire names; absent rather than null)."""
+    return ServerSentEvent(event=name, data=data.model_dump_json(by_alias=True, exclude_none=True))
+
+
+def event_to_sse(event: generator_pb2.GenerateImageEvent) -> ServerSentEvent:
+    """One worker event in the documented SSE shape (api.native.protocol's Stream* models)."""
+    kind = event.WhichOneof("event")
+    if kind == "queued":
+        return sse_event("queued", StreamQueued(position=event.queued.position, queue_length=event.queued.queue_length))
+    if kind == "started":
+        s = event.started
+        started = StreamStarted(
+            seed=s.seed,
+            width=s.width,
+            height=s.height,
+            steps=s.steps,
+            guidance_scale=s.guidance_scale,
+            queued_seconds=round(s.queued_seconds, 3),
+        )
+        return sse_event("started", started)
+    if kind == "progress":
+        p = event.progress
+        progress = StreamProgress(
+            step=p.step,
+            steps=p.total_steps,
+            eta_seconds=round(p.seconds_per_step * (p.total_steps - p.step), 2),
+            preview=_data_url(p.preview_mime_type, p.preview) if p.preview else None,
+        )
+        return sse_event("progress", progress)
+    r = event.result
+    done = StreamDone(
+        image=_data_url(r.mime_type or "image/png", r.image),
+        seed=r.seed,
+        width=r.width,
+        height=r.height,
+        steps=r.steps,
+        guidance_scale=r.guidance_scale,
+        model=r.model_name,
+        demo_model=r.demo_model,
+        generation_seconds=round(r.generation_seconds, 3),
+        filename=safe_filename(r.filename_hint),
+        worker=r.worker_id,
+    )
+    return sse_event("done", done)

@@ -1,0 +1,20 @@
+// The api's request and response bodies, named from the schema generated out of its OpenAPI document
+// (`npm run api:generate`), so a field the api renames or retypes breaks the page's build, not its users.
+import type { components } from "./schema";
+
+type Schemas = components["schemas"];
+
+/** The JSON body of POST /generateimage(/stream); an omitted field takes the worker's default for its model. */
+export type GenerateRequest = Schemas["GenerateImageRequest"];
+/** GET /ready's 200 body: the model, where it runs, its defaults, the queues. */
+export type ReadyInfo = Schemas["ReadyResponse"];
+export type ModelDefaults = Schemas["Defaults"];
+/** The closed set of error codes the api answers with. */
+export type ErrorCode = Schemas["ErrorCode"];
+export type ErrorResponse = Schemas["ErrorResponse"];
+
+/** The data of each event of POST /generateimage/stream, as the api's Stream* models declare it. */
+export type StreamQueued = Schemas["StreamQueued"];
+export type StreamStarted = Schemas["StreamStarted"];
+export type StreamProgress = Schemas["StreamProgress"];
+export type StreamDone = Schemas["StreamDone"];

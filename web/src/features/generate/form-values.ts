@@ -1,0 +1,90 @@
+// The form's values and how they become a request. Values stay strings while typed: the page does not second-guess
+// the api's limits (they come from genproto.limits through the OpenAPI schema); it shows the api's message instead.
+import { LIMITS } from "@/api/limits";
+import type { GenerationInfo } from "@/api/stream-events";
+import type { GenerateRequest, ModelDefaults } from "@/api/types";
+
+export type SeedMode = "random" | "fixed";
+
+export interface FormValues {
+  positivePrompt: string;
+  negativePrompt: string;
+  width: string;
+  height: string;
+  steps: string;
+  guidanceScale: string;
+  seedMode: SeedMode;
+  seed: string;
+}
+
+/** Before GET /ready has told the worker's defaults the number fields are blank: blank means "the worker's default". */
+export const EMPTY_VALUES: FormValues = {
+  positivePrompt: "",
+  negativePrompt: LIMITS.negativePrompt.default,
+  width: "",
+  height: "",
+  steps: "",
+  guidanceScale: "",
+  seedMode: "random",
+  seed: "",
+};
+
+export function defaultsToValues(defaults: ModelDefaults | undefined): Partial<FormValues> {
+  if (!defaults) return {};
+  return {
+    width: String(defaults.width),
+    height: String(defaults.height),
+    steps: String(defaults.steps),
+    guidanceScale: String(defaults.guidanceScale),
+  };
+}
+
+/** A blank field is left out (the worker's default); anything else is sent as the number typed, for the api to judge. */
+function numberField(raw: string): number | undefined {
+  const text = raw.trim();
+  if (text === "") return undefined;
+  const value = Number(text);
+  return Number.isNaN(value) ? undefined : value;
+}
+
+export function toRequest(values: FormValues): GenerateRequest {
+  const request: GenerateRequest = { positivePrompt: values.positivePrompt };
+  if (values.negativePrompt.trim() !== "") request.negativePrompt = values.negativePrompt;
+  const width = numberField(values.width);
+  const height = numberField(values.height);
+  const steps = numberField(values.steps);
+  const guidanceScale = numberField(values.guidanceScale);
+  const seed = values.seedMode === "fixed" ? numberField(values.seed) : undefined;
+  if (width !== undefined) request.width = width;
+  if (height !== undefined) request.height = height;
+  if (steps !== undefined) request.steps = steps;
+  if (guidanceScale !== undefined) request.guidanceScale = guidanceScale;
+  if (seed !== undefined) request.seed = seed;
+  return request;
+}
+
+/** The values an earlier image was made with, its seed fixed, so Generate makes the same picture again. */
+export function valuesOf(values: FormValues, info: GenerationInfo): FormValues {
+  return {
+    ...values,
+    width: String(info.width ?? values.width),
+    height: String(info.height ?? values.height),
+    steps: String(info.steps ?? values.steps),
+    guidanceScale: String(info.guidanceScale ?? values.guidanceScale),
+    seedMode: info.seed !== null ? "fixed" : values.seedMode,
+    seed: info.seed !== null ? String(info.seed) : values.seed,
+  };
+}
+
+/** The preview's width/height ratio: the typed size when it makes sense, else the fallback, kept within 1:8..8:1. */
+export function previewRatio(values: Pick<FormValues, "width" | "height">, fallback = 1): number {
+  const width = Number(values.width);
+  const height = Number(values.height);
+  const ratio = width > 0 && height > 0 && Number.isFinite(width / height) ? width / height : fallback;
+  return Math.min(8, Math.max(1 / 8, ratio));
+}
+
+export function randomSeed(): number {
+  // Up to 2^32 keeps the number short enough to read aloud; the api takes any seed up to its maximum.
+  return Math.floor(Math.random() * Math.min(2 ** 32, LIMITS.seed.max));
+}

@@ -1,0 +1,113 @@
+"use client";
+
+import { useRef, useState, type FormEvent } from "react";
+
+import type { ApiTarget } from "@/api/client";
+import { Separator } from "@/components/ui/separator";
+import { HistoryStrip } from "@/features/history/history-strip";
+import { useHistory } from "@/features/history/use-history";
+import { ImagePreview } from "@/features/preview/image-preview";
+import { AdvancedSettings } from "@/features/settings/advanced-settings";
+import { DemoModelNotice, ModelStatusBadge, NotReadyNotice } from "@/features/status/model-status";
+import { useReady } from "@/features/status/use-ready";
+import { previewRatio, toRequest, valuesOf } from "./form-values";
+import { GenerateControls } from "./generate-controls";
+import { isActive } from "./generation-reducer";
+import { PromptFields } from "./prompt-fields";
+import { useElapsed } from "./use-elapsed";
+import { useFormValues } from "./use-form-values";
+import { useGeneration } from "./use-generation";
+
+/** The page: prompts and settings on the left, the image (or its progress) on the right, the history below. */
+export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; apiKey?: string }) {
+  const target: ApiTarget = { baseUrl: apiBaseUrl, apiKey };
+  const { ready, defaults, recheck } = useReady(target);
+  const form = useFormValues(defaults);
+  const history = useHistory();
+  const generation = useGeneration(target);
+  const [advancedOpen, setAdvancedOpen] = useState(false);
+  const formRef = useRef<HTMLFormElement>(null);
+
+  const live = isActive(generation.state) ? generation.state : null;
+  const elapsedMs = useElapsed(live?.startedAt ?? null);
+  const { values } = form;
+  const current = history.current;
+
+  const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const sent = values;
+    const outcome = await generation.generate(toRequest(sent));
+    if (outcome.kind === "image") {
+      history.add({ blob: outcome.blob, info: outcome.info, values: sent, elapsedMs: outcome.elapsedMs });
+    } else if (outcome.kind === "problem") {
+      // A worker or api that went away shows in the header too; ask again so it clears once they are back.
+      recheck();
+    }
+  };
+
+  const ratio = previewRatio(values, current?.info.width && current.info.height ? current.info.width / current.info.height : 1);
+  // GET /ready says which model runs; while it cannot be asked, the shown image's demoModel still tells.
+  let demoModel: string | null = null;
+  if (ready.state === "ready") demoModel = ready.info.demoModel ? ready.info.model : null;
+  else if (current?.info.demoModel) demoModel = current.info.model ?? "demo";
+
+  return (
+    <div className="container max-w-6xl space-y-6 py-6">
+      <header className="flex flex-wrap items-center justify-between gap-3">
+        <div>
+          <h1 className="text-2xl font-semibold tracking-tight">img-generator</h1>
+          <p className="text-sm text-muted-foreground">Text to image with Stable Diffusion XL</p>
+        </div>
+        <ModelStatusBadge ready={ready} apiBaseUrl={apiBaseUrl} />
+      </header>
+
+      {demoModel !== null && <DemoModelNotice model={demoModel} />}
+      {/* Said once: while Generate's own alert tells why it failed, the header's badge is enough. */}
+      {generation.state.phase !== "failed" && <NotReadyNotice ready={ready} />}
+
+      <Separator />
+
+      <main className="grid gap-8 md:grid-cols-2">
+        {/* noValidate: the browser's own checks would hide the api's messages, which name field, limit and value. */}
+        <form ref={formRef} onSubmit={onSubmit} noValidate aria-label="Image parameters" className="space-y-5">
+          <PromptFields
+            values={values}
+            onChange={form.update}
+            onSubmitShortcut={() => formRef.current?.requestSubmit()}
+          />
+          <AdvancedSettings
+            values={values}
+            onChange={form.update}
+            loaded={defaults !== undefined}
+            open={advancedOpen}
+            onOpenChange={setAdvancedOpen}
+          />
+          <GenerateControls state={generation.state} elapsedMs={elapsedMs} onCancel={generation.cancel} />
+        </form>
+
+        <section aria-label="Preview" className="space-y-4">
+          <ImagePreview
+            ratio={ratio}
+            requestedSize={`${values.width || "?"} × ${values.height || "?"}`}
+            image={current}
+            live={live}
+            elapsedMs={elapsedMs}
+            onReuseSeed={(seed) => form.update({ seedMode: "fixed", seed: String(seed) })}
+          />
+        </section>
+      </main>
+
+      <Separator />
+
+      <HistoryStrip
+        images={history.images}
+        currentId={history.currentId}
+        onSelect={(image) => {
+          history.select(image.id);
+          // Its parameters come back too, with its seed fixed, so Generate makes the same picture again.
+          form.replace(valuesOf(image.values, image.info));
+        }}
+      />
+    </div>
+  );
+}

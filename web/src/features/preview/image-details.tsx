@@ -1,0 +1,66 @@
+"use client";
+
+import { Download, RotateCcw } from "lucide-react";
+
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import type { GeneratedImage } from "@/features/history/history-reducer";
+
+export function seconds(ms: number) {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** The values the worker used for the shown image, Reuse for its seed, and Download under the api's file name. */
+export function ImageDetails({ image, onReuseSeed }: { image: GeneratedImage; onReuseSeed: (seed: number) => void }) {
+  const { info } = image;
+  return (
+    <div className="flex flex-wrap items-start justify-between gap-3">
+      <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm" aria-label="Parameters of the shown image">
+        <dt className="text-muted-foreground">Seed</dt>
+        <dd className="flex items-center gap-2">
+          <span data-testid="used-seed" className="font-mono">
+            {info.seed ?? "unknown"}
+          </span>
+          {info.seed !== null && (
+            <Button
+              type="button"
+              variant="outline"
+              size="sm"
+              className="h-6 px-2"
+              onClick={() => onReuseSeed(info.seed as number)}
+              aria-label={`Reuse seed ${info.seed}`}
+            >
+              <RotateCcw aria-hidden="true" />
+              Reuse
+            </Button>
+          )}
+        </dd>
+        <dt className="text-muted-foreground">Size</dt>
+        <dd data-testid="used-size">
+          {info.width ?? "?"} × {info.height ?? "?"}
+        </dd>
+        <dt className="text-muted-foreground">Steps · guidance</dt>
+        <dd>
+          {info.steps ?? "?"} · {info.guidanceScale ?? "?"}
+        </dd>
+        <dt className="text-muted-foreground">Time</dt>
+        <dd>
+          {info.generationSeconds !== null ? `${info.generationSeconds.toFixed(2)} s on the worker, ` : ""}
+          {seconds(image.elapsedMs)} in all
+        </dd>
+        <dt className="text-muted-foreground">Model</dt>
+        <dd className="flex items-center gap-2">
+          <span className="break-all">{info.model ?? "unknown"}</span>
+          {info.demoModel && <Badge variant="warning">demo</Badge>}
+        </dd>
+      </dl>
+      <Button asChild variant="secondary">
+        {/* The api's name for the file (the done event's filename, as its Content-Disposition); none: the browser's. */}
+        <a href={image.url} download={info.filename ?? ""} data-testid="download">
+          <Download aria-hidden="true" />
+          Download
+        </a>
+      </Button>
+    </div>
+  );
+}
