@@ -11,7 +11,7 @@ from fastapi_offline import FastAPIOffline
 from api.auth import ApiKeyMiddleware, ApiKeys, document_bearer_auth
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, InternalErrorMiddleware
-from api.native.protocol import STREAM_EVENTS
+from api.native.protocol import STREAM_EVENTS, StreamImage
 from api.native.routes import EXPOSED_HEADERS
 from api.native.routes import router as native_router
 from api.observability import instrument
@@ -57,7 +57,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.rate_limiter = None
     app.include_router(native_router)
-    add_components(app, STREAM_EVENTS.values())
+    add_components(app, [*STREAM_EVENTS.values(), StreamImage])
     install_error_handlers(app)
     keys = ApiKeys(settings.api_key_digests)
     if keys:

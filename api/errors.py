@@ -148,6 +148,8 @@ def describe(error: Mapping[str, Any], fields: Sequence[str] = ()) -> str:
         return _BOUNDS[kind](field, next(iter(ctx.values())), _shown(value))
     if kind == "finite_number":
         return limits.not_finite(field, _shown(value))
+    if kind == "refused":  # a check that words its own refusal (e.g. two fields that do not go together)
+        return str(ctx["message"])
     if kind == "literal_error":
         return limits.not_one_of(field, ctx.get("expected", ""), _shown(value))
     if kind in _TYPE_NAMES:

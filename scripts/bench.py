@@ -24,6 +24,8 @@ sys.path.insert(0, str(REPO_ROOT))
 from genproto import generator_pb2, generator_pb2_grpc  # noqa: E402
 
 import worker.offline  # noqa: E402, F401  (before diffusers)
+from scripts.bench_generation import count_vs_singles  # noqa: E402
+from scripts.bench_prompts import bench_long_prompt_encoding  # noqa: E402
 from scripts.devstack import Service, start_api, start_worker  # noqa: E402
 from worker.encode import Encoder, encode_preview  # noqa: E402
 from worker.engine import Engine, Step  # noqa: E402
@@ -253,11 +255,11 @@ def cancel_latency(repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=["serving", "encoding", "load", "progress"], action="append")
+    parser.add_argument("--only", choices=["serving", "encoding", "load", "progress", "controls"], action="append")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--formats", nargs="*", default=["jpeg", "webp"], help="lossy formats to time too")
     args = parser.parse_args()
-    only = set(args.only or ["serving", "encoding", "load", "progress"])
+    only = set(args.only or ["serving", "encoding", "load", "progress", "controls"])
     print(f"bench on {sys.platform}, demo model (tiny random SDXL), CPU; medians of {args.repeats} runs")
     if "encoding" in only:
         encoding(1024, args.repeats, args.formats)
@@ -268,6 +270,13 @@ def main() -> None:
         cancel_latency(args.repeats)
     if "load" in only:
         throughput([1, 4, 16], requests=32, size=256, steps=8, max_batch=8)
+    if "controls" in only:
+        count_vs_singles(256, steps=8, repeats=args.repeats, max_batch=4)
+        encoded = bench_long_prompt_encoding(load_model(WorkerSettings(WORKER_DEVICE="cpu")).pipeline, args.repeats)
+        print(
+            f"prompt encoding: short {ms(encoded['short_s'])}, 2000-char weighted {ms(encoded['long_s'])} "
+            f"(x{encoded['ratio']:.1f})"
+        )
 
 
 if __name__ == "__main__":

@@ -107,9 +107,17 @@ class Engine:
     """A bounded FIFO of jobs and the single thread that runs them."""
 
     def __init__(
-        self, run: RunFn, capacity: int, preview_every: int = 5, max_batch: int = 1, batch_wait: float = 0.0
+        self,
+        run: RunFn,
+        capacity: int,
+        preview_every: int = 5,
+        max_batch: int = 1,
+        batch_wait: float = 0.0,
+        key: Callable[[GenerationParams], object] = batch_key,
     ) -> None:
         self._run = run
+        # Jobs with equal keys may share one run (TextToImage.batch_key adds the prompts' chunk counts).
+        self._key = key
         self.capacity = capacity
         self.preview_every = preview_every
         self.max_batch = max_batch
@@ -129,21 +137,34 @@ class Engine:
         self, params: GenerationParams, deadline: float | None = None, *, stream: bool = False, request_id: str = ""
     ) -> Job:
         """Queue a job, or raise QueueFull / NotReady at once: a caller never waits to be refused."""
-        job = Job(params, deadline, events=queue.SimpleQueue() if stream else None, request_id=request_id)
+        return self.submit_all([params], deadline, stream=stream, request_id=request_id)[0]
+
+    def submit_all(
+        self,
+        images: list[GenerationParams],
+        deadline: float | None = None,
+        *,
+        stream: bool = False,
+        request_id: str = "",
+    ) -> list[Job]:
+        """Queue one job per image of a request, all or none: a request is never left half in the queue."""
+        jobs = [Job(p, deadline, events=queue.SimpleQueue() if stream else None, request_id=request_id) for p in images]
         with self._cond:
             if self._closed:
                 raise Draining("the worker is shutting down and takes no new requests")
-            if len(self._jobs) >= self.capacity:
+            if len(self._jobs) + len(jobs) > self.capacity:
+                first = len(self._jobs) + 1
+                place = f"number {first}" if len(jobs) == 1 else f"{len(jobs)} images from number {first}"
                 error = QueueFull(
-                    f"the worker's queue is full: this request would be number {len(self._jobs) + 1} "
-                    f"in a queue of {self.capacity}; retry later"
+                    f"the worker's queue is full: this request would be {place} in a queue of {self.capacity}; "
+                    "retry later"
                 )
                 error.retry_after = self._retry_after_locked()
                 raise error
-            self._jobs.append(job)
+            self._jobs.extend(jobs)
             self._post_positions_locked()
             self._cond.notify_all()
-        return job
+        return jobs
 
     def cancel(self, job: Job) -> None:
         """Cancel a job: a queued one leaves the queue at once, a running one stops at its next step."""
@@ -208,7 +229,7 @@ class Engine:
             for job in list(self._jobs):
                 if len(batch) >= self.max_batch:
                     break
-                if batch_key(job.params) == batch_key(head.params):
+                if self._key(job.params) == self._key(head.params):
                     self._jobs.remove(job)
                     batch.append(job)
             self._running = batch

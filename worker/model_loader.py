@@ -11,6 +11,7 @@ from genproto.limits import DEFAULT_GUIDANCE_SCALE
 from transformers.utils import logging as transformers_logging
 
 import worker.offline  # noqa: F401  (must run before diffusers is imported)
+from worker import samplers
 from worker.checkpoint import BUNDLED_SDXL_CONFIG_DIR, CheckpointError, check_sdxl_checkpoint, check_sdxl_folder
 from worker.demo_model import DEMO_MODEL_NAME, demo_model_dir
 from worker.settings import WorkerSettings
@@ -34,6 +35,8 @@ class Defaults:
     height: int
     steps: int
     guidance_scale: float
+    # The A1111 name of the model's own scheduler (worker/samplers.py), used when a request names none.
+    sampler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class LoadedModel:
     device: torch.device
     dtype: torch.dtype
     defaults: Defaults
+    # The weights it came from (a file or a diffusers folder); None for the demo model.
+    path: Path | None = None
 
 
 def choose_device(setting: str) -> torch.device:
@@ -117,6 +122,12 @@ def _load(settings: WorkerSettings, path: Path | None, device: torch.device, dty
     if applied:
         log.info("speed-ups: %s", ", ".join(applied))
     size = pipeline.unet.config.sample_size * pipeline.vae_scale_factor
-    defaults = Defaults(width=size, height=size, steps=steps, guidance_scale=DEFAULT_GUIDANCE_SCALE)
+    defaults = Defaults(
+        width=size,
+        height=size,
+        steps=steps,
+        guidance_scale=DEFAULT_GUIDANCE_SCALE,
+        sampler=samplers.name_of(pipeline.scheduler),
+    )
     log.info("loaded %s%s on %s (%s)", name, " (demo model: images are noise)" if is_demo else "", device, dtype)
-    return LoadedModel(pipeline, name, is_demo, device, dtype, defaults)
+    return LoadedModel(pipeline, name, is_demo, device, dtype, defaults, path)

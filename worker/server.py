@@ -20,6 +20,7 @@ from pythonjsonlogger.json import JsonFormatter
 from worker.checkpoint import CheckpointError
 from worker.encode import Encoder
 from worker.engine import Engine
+from worker.model_hash import model_hash
 from worker.model_loader import LoadedModel, load_model
 from worker.params import GenerationParams
 from worker.servicer import ImageServicer, WorkerState
@@ -97,7 +98,9 @@ def serve(settings: WorkerSettings) -> int:
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
     encoder = Encoder(settings.png_encoder, settings.png_compress_level, settings.lossy_quality)
-    state = WorkerState(encoder, worker_name(settings))
+    state = WorkerState(
+        encoder, worker_name(settings), max_count=settings.max_count, image_metadata=settings.image_metadata
+    )
     health_servicer = health.HealthServicer()
     set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     try:
@@ -135,10 +138,14 @@ def serve(settings: WorkerSettings) -> int:
         preview_every=settings.preview_every_steps,
         max_batch=settings.max_batch,
         batch_wait=settings.batch_wait_ms / 1000,
+        key=text_to_image.batch_key,
     )
     engine.start()
     if settings.warmup and not stop.is_set():
         _warm_up(model, engine)
+    if settings.image_metadata and model.path is not None:
+        # Hashing a 6.9 GB checkpoint takes seconds: once here (and cached on disk), never on a request's path.
+        state.model_hash = model_hash(model.path)
     state.model, state.engine = model, engine
     if not stop.is_set():
         set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)

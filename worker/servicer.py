@@ -6,18 +6,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any, NoReturn, TypeVar, cast
 
 import grpc
-from genproto import generator_pb2, generator_pb2_grpc, reasons
+from genproto import generator_pb2, generator_pb2_grpc, limits, reasons
 from genproto.reasons import Reason
 
 from worker import metrics
 from worker.encode import EXTENSIONS, MIME_TYPES, PREVIEW_MIME_TYPE, Encoder, encode_preview
 from worker.engine import Engine, GenerationResult, Job, JobEvent, Queued, Started, Step
-from worker.errors import Draining, NotReady, OutOfMemory, WorkerError
+from worker.errors import Draining, InvalidRequest, NotReady, OutOfMemory, WorkerError
+from worker.infotext import infotext, service_version
 from worker.model_loader import LoadedModel
-from worker.params import GenerationParams, resolve_params
+from worker.params import GenerationParams, images, resolve_params, sampler_name
 
 log = logging.getLogger(__name__)
 # gRPC metadata the gateway sets from X-Request-Id (lower case: gRPC metadata keys are).
@@ -76,12 +78,25 @@ def grpc_errors(handler: Handler) -> Handler:
 class WorkerState:
     """What the handlers share: the loaded model and the engine once ready, and whether the worker drains."""
 
-    def __init__(self, encoder: Encoder, worker_id: str) -> None:
+    def __init__(
+        self, encoder: Encoder, worker_id: str, *, max_count: int = limits.MAX_COUNT, image_metadata: bool = True
+    ) -> None:
         self.encoder = encoder
         self.worker_id = worker_id
+        self.max_count = max_count
+        # Whether each image carries its generation parameters (WORKER_IMAGE_METADATA).
+        self.image_metadata = image_metadata
         self.model: LoadedModel | None = None
+        # The loaded checkpoint's A1111 hash (set once at load, never computed on a request's path).
+        self.model_hash: str | None = None
         self.engine: Engine | None = None
         self.draining = threading.Event()
+
+    def infotext(self, model: LoadedModel, params: GenerationParams) -> str:
+        """A1111's generation parameters for an image, as written inside its file."""
+        # A reader (A1111's png-info, sd-parsers) needs a sampler name even for a model scheduler of no A1111 kind.
+        named = replace(params, sampler=sampler_name(params))
+        return infotext(named, model_name=model.name, model_hash=self.model_hash, version=service_version())
 
     def ready(self) -> tuple[LoadedModel, Engine]:
         """The model and engine, or NotReady while loading, warming up or draining."""
@@ -100,25 +115,34 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
 
     def _submit(
         self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext, *, stream: bool
-    ) -> tuple[LoadedModel, Job]:
-        """Check and enqueue; the job is cancelled as soon as the RPC ends for any other reason than success."""
+    ) -> tuple[LoadedModel, list[Job]]:
+        """Check and enqueue one job per image; they are cancelled as soon as the RPC ends other than by success."""
         model, engine = self._state.ready()
-        params = resolve_params(request, model.defaults)
+        params = resolve_params(request, model.defaults, self._state.max_count)
+        if not stream and params.image_count > 1:
+            raise InvalidRequest(limits.needs_stream("count", params.image_count, "GenerateImageStream"))
         remaining = context.time_remaining()
         deadline = None if remaining is None else time.monotonic() + remaining
         metadata = dict(context.invocation_metadata() or ())
         request_id = str(metadata.get(REQUEST_ID_KEY, ""))[:64]
-        job = engine.submit(params, deadline, stream=stream, request_id=request_id)
-        # Called when the RPC ends: a caller gone (or past its deadline) frees the engine at once.
-        context.add_callback(lambda: engine.cancel(job) if not job.future.done() else None)
-        return model, job
+        jobs = engine.submit_all(images(params), deadline, stream=stream, request_id=request_id)
+
+        def cancel_the_rest() -> None:
+            # Called when the RPC ends: a caller gone (or past its deadline) frees the engine at once.
+            for job in jobs:
+                if not job.future.done():
+                    engine.cancel(job)
+
+        context.add_callback(cancel_the_rest)
+        return model, jobs
 
     def _response(
         self, model: LoadedModel, params: GenerationParams, result: GenerationResult
     ) -> generator_pb2.GenerateImageResponse:
         """Encode the pixels here, on the handler's thread, never on the engine thread."""
+        text = self._state.infotext(model, params) if self._state.image_metadata else ""
         return generator_pb2.GenerateImageResponse(
-            image=self._state.encoder.encode(result.pixels, params.image_format),
+            image=self._state.encoder.encode(result.pixels, params.image_format, text or None),
             mime_type=MIME_TYPES[params.image_format],
             filename_hint=f"img-{params.seed}.{EXTENSIONS[params.image_format]}",
             seed=params.seed,
@@ -130,6 +154,11 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
             demo_model=model.is_demo,
             generation_seconds=result.seconds,
             worker_id=self._state.worker_id,
+            sampler=sampler_name(params),
+            schedule_type=params.schedule_type,
+            image_index=params.image_index,
+            image_count=params.image_count,
+            infotext=text,
         )
 
     @grpc_errors
@@ -137,18 +166,21 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
         self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext
     ) -> generator_pb2.GenerateImageResponse:
         """Check, enqueue, wait for the pixels, encode and answer."""
-        model, job = self._submit(request, context, stream=False)
+        model, (job,) = self._submit(request, context, stream=False)
         return self._response(model, job.params, job.result())
 
     @grpc_errors
     def GenerateImageStream(
         self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext
     ) -> Iterator[generator_pb2.GenerateImageEvent]:
-        """The same generation, reported as it goes: queued, started, progress with previews, result."""
-        model, job = self._submit(request, context, stream=True)
-        for event in job.iter_events():
-            yield _event_message(event, job.params)
-        yield generator_pb2.GenerateImageEvent(result=self._response(model, job.params, job.result()))
+        """The same generation, reported as it goes: queued, started, progress with previews, a result per image."""
+        model, jobs = self._submit(request, context, stream=True)
+        for job in jobs:
+            for event in job.iter_events():
+                # The request's first image speaks for its place in the queue and its start.
+                if job is jobs[0] or isinstance(event, Step):
+                    yield _event_message(event, job.params)
+            yield generator_pb2.GenerateImageEvent(result=self._response(model, job.params, job.result()))
 
     @grpc_errors
     def GetModelInfo(
@@ -168,6 +200,8 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
             queue_capacity=engine.capacity,
             queue_length=engine.queue_length,
             worker_id=self._state.worker_id,
+            default_sampler=model.defaults.sampler or "",
+            max_count=self._state.max_count,
         )
 
 
@@ -187,10 +221,19 @@ def _event_message(event: JobEvent, params: GenerationParams) -> generator_pb2.G
                     steps=params.steps,
                     guidance_scale=params.guidance_scale,
                     queued_seconds=queued_seconds,
+                    sampler=sampler_name(params),
+                    schedule_type=params.schedule_type,
+                    count=params.image_count,
                 )
             )
         case Step(step, total_steps, seconds_per_step, preview):
-            progress = generator_pb2.Progress(step=step, total_steps=total_steps, seconds_per_step=seconds_per_step)
+            progress = generator_pb2.Progress(
+                step=step,
+                total_steps=total_steps,
+                seconds_per_step=seconds_per_step,
+                image_index=params.image_index,
+                image_count=params.image_count,
+            )
             if preview is not None:
                 progress.preview = encode_preview(preview)
                 progress.preview_mime_type = PREVIEW_MIME_TYPE

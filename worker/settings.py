@@ -4,6 +4,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
+from genproto import limits
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -76,6 +77,18 @@ class WorkerSettings(BaseSettings):
     )
     batch_wait_ms: float = Field(
         0.0, ge=0, le=1000, alias="WORKER_BATCH_WAIT_MS", description="How long a batch waits for companions."
+    )
+    max_count: int = Field(
+        limits.MAX_COUNT,
+        ge=limits.MIN_COUNT,
+        le=limits.MAX_COUNT,
+        alias="WORKER_MAX_COUNT",
+        description="The most images one request may ask for (count).",
+    )
+    image_metadata: bool = Field(
+        True,
+        alias="WORKER_IMAGE_METADATA",
+        description="Write the generation parameters (A1111 infotext: prompts included) inside every image file.",
     )
     prompt_cache_size: int = Field(
         64, ge=0, le=100_000, alias="WORKER_PROMPT_CACHE_SIZE", description="Prompt pairs whose embeddings are kept."

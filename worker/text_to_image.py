@@ -10,7 +10,9 @@ import numpy.typing as npt
 import torch
 from diffusers import StableDiffusionXLPipeline
 
+from worker import samplers
 from worker.params import GenerationParams
+from worker.prompt_encoding import PromptKey, count_chunks, encode_prompt_pair, prompt_cache_key
 
 Pixels = npt.NDArray[np.uint8]
 # Called after each denoising step with (steps done, latents of the whole batch); raising Cancelled stops it.
@@ -27,9 +29,19 @@ class Embeddings:
     negative_pooled: torch.Tensor
 
 
-def batch_key(params: GenerationParams) -> tuple[int, int, int, float]:
+def batch_key(params: GenerationParams) -> tuple[object, ...]:
     """Jobs with the same key can share one pipeline call (each with its own prompts and seed)."""
-    return (params.width, params.height, params.steps, params.guidance_scale)
+    # A sampler seeded through its config draws one noise for the whole batch, so it never shares a call.
+    own_noise = params.seed if params.sampler in samplers.SEEDED_BY_CONFIG else None
+    return (
+        params.width,
+        params.height,
+        params.steps,
+        params.guidance_scale,
+        params.sampler,
+        params.schedule_type,
+        own_noise,
+    )
 
 
 class TextToImage:
@@ -37,36 +49,34 @@ class TextToImage:
 
     def __init__(self, pipeline: StableDiffusionXLPipeline, prompt_cache_size: int = 64) -> None:
         self.pipeline = pipeline
+        # The model's own scheduler, as loaded: every job's scheduler is built from its config.
+        self.own_scheduler = pipeline.scheduler
         self.prompt_cache_size = prompt_cache_size
-        self._cache: OrderedDict[tuple[str, str], Embeddings] = OrderedDict()
+        self._cache: OrderedDict[PromptKey, Embeddings] = OrderedDict()
 
     def embeddings(self, prompt: str, negative_prompt: str) -> Embeddings:
-        """Both text encoders' outputs for a prompt pair, from the cache when the pair was seen recently."""
-        key = (prompt, negative_prompt)
+        """Both text encoders' outputs for a prompt pair (any length, A1111 weights), cached by the parsed pair."""
+        # Keyed by the parsed prompts, so `(cat:1.0)` and `cat` share an entry.
+        key = prompt_cache_key(prompt, negative_prompt)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        # The pipeline's own encoding, as a plain call does it: an empty negative prompt is None, which SDXL
-        # (force_zeros_for_empty_prompt) turns into zero embeddings instead of encoding "".
-        prompt_embeds, negative, pooled, negative_pooled = self.pipeline.encode_prompt(
-            prompt=prompt,
-            device=self.pipeline._execution_device,
-            num_images_per_prompt=1,
-            do_classifier_free_guidance=True,
-            negative_prompt=negative_prompt or None,
-        )
-        embeddings = Embeddings(prompt_embeds, negative, pooled, negative_pooled)
+        embeddings = Embeddings(*encode_prompt_pair(self.pipeline, prompt, negative_prompt))
         if self.prompt_cache_size > 0:
             self._cache[key] = embeddings
             if len(self._cache) > self.prompt_cache_size:
                 self._cache.popitem(last=False)
         return embeddings
 
+    def batch_key(self, params: GenerationParams) -> tuple[object, ...]:
+        """batch_key, and the prompt's length in chunks: a batch's embeddings are joined, so they must match."""
+        return (*batch_key(params), count_chunks(self.pipeline, params.prompt, params.negative_prompt))
+
     def generate(self, batch: Sequence[GenerationParams], on_step: StepHook) -> list[Pixels]:
         """Denoise and decode a batch (same batch_key) as HxWx3 uint8 each; on_step may raise Cancelled."""
         first = batch[0]
-        assert all(batch_key(p) == batch_key(first) for p in batch), "a batch shares size, steps and guidance"
+        assert all(batch_key(p) == batch_key(first) for p in batch), "a batch shares size, steps, guidance, sampler"
 
         def on_step_end(_pipe: Any, step: int, _timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
             # A Cancelled raised here leaves the denoising loop at once and skips the VAE decode, which is
@@ -74,6 +84,8 @@ class TextToImage:
             on_step(step + 1, tensors["latents"])
             return tensors
 
+        # A fresh scheduler per call: no step state (a multistep solver's history, a noise sampler) carries over.
+        self.pipeline.scheduler = samplers.build(self.own_scheduler, first.sampler, first.schedule_type, first.seed)
         with torch.inference_mode():
             conditioning = [self.embeddings(p.prompt, p.negative_prompt) for p in batch]
             images = self.pipeline(

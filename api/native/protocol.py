@@ -2,10 +2,11 @@
 
 from typing import Annotated, Any, Final, Literal
 
-from genproto import limits
+from genproto import limits, samplers
 from genproto.limits import MAX_PROMPT_CHARS, MAX_SIDE, MIN_SIDE, SIDE_STEP
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from api.problems import ErrorCode
 
@@ -24,6 +25,16 @@ class GenerateImageRequest(BaseModel):
         extra="forbid",
         str_strip_whitespace=True,
         json_schema_extra={
+            # What the field checks say, for schema-driven clients: a fixed-timestep sampler takes no sigma schedule.
+            "allOf": [
+                {
+                    "if": {
+                        "properties": {"sampler": {"enum": list(samplers.FIXED_TIMESTEP_SPELLINGS)}},
+                        "required": ["sampler"],
+                    },
+                    "then": {"properties": {"scheduleType": {"enum": [*samplers.SPACING_SCHEDULES, None]}}},
+                }
+            ],
             "examples": [
                 {"positivePrompt": "a lighthouse at dusk", "negativePrompt": "blurry"},
                 {
@@ -34,7 +45,7 @@ class GenerateImageRequest(BaseModel):
                     "guidanceScale": 6.5,
                     "seed": 42,
                 },
-            ]
+            ],
         },
     )
 
@@ -81,8 +92,62 @@ class GenerateImageRequest(BaseModel):
         default=None,
         description="The answer's image format: png (lossless, the default), jpeg or webp.",
     )
+    sampler: str | None = Field(
+        default=None,
+        strict=True,
+        description='The sampler by AUTOMATIC1111\'s name or alias (GET /samplers), e.g. "DPM++ 2M" or "Euler a"; '
+        'the legacy "DPM++ 2M Karras" style names too, in any case. Unset: the model\'s own scheduler (SDXL base: '
+        "Euler).",
+        json_schema_extra={"type": ["string", "null"], "enum": [*samplers.SPELLINGS, None]},
+    )
+    schedule_type: str | None = Field(
+        default=None,
+        strict=True,
+        description=f"The schedule type, as A1111 1.9+ names it: {limits.choices(samplers.SCHEDULE_TYPES)}. "
+        "Unset: Automatic (the sampler's own choice).",
+        json_schema_extra={"type": ["string", "null"], "enum": [*samplers.SCHEDULE_TYPES, None]},
+    )
+    count: int | None = Field(
+        default=None,
+        strict=True,
+        ge=limits.MIN_COUNT,
+        le=limits.MAX_COUNT,
+        description="How many images, with seeds seed, seed+1, ...; each the image a count-1 request with its seed "
+        "gives. More than 1 only on /generateimage/stream. Unset: 1.",
+    )
 
-    @field_validator("width", "height", "steps", "seed", mode="before")
+    @field_validator("sampler")
+    @classmethod
+    def _known_sampler(cls, value: str | None) -> str | None:
+        if value is not None and samplers.resolve(value) is None:
+            raise PydanticCustomError("literal_error", "unknown sampler", {"expected": limits.choices(samplers.NAMES)})
+        return value
+
+    @field_validator("schedule_type")
+    @classmethod
+    def _known_schedule(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        schedule = samplers.resolve_schedule(value)
+        if schedule is None:
+            expected = limits.choices(samplers.SCHEDULE_TYPES)
+            raise PydanticCustomError("literal_error", "unknown schedule type", {"expected": expected})
+        found = samplers.resolve(info.data.get("sampler") or "")
+        if found is not None and schedule not in found[0].schedule_types:
+            refusal = samplers.schedule_refusal("scheduleType", found[0], schedule)
+            raise PydanticCustomError("refused", "{message}", {"message": refusal})
+        return value
+
+    @field_validator("count")
+    @classmethod
+    def _seeds_in_range(cls, value: int | None, info: ValidationInfo) -> int | None:
+        seed = info.data.get("seed")
+        if value is not None and seed is not None and seed + value - 1 > limits.MAX_SEED:
+            refusal = limits.last_seed_above("seed", "count", seed, value)
+            raise PydanticCustomError("refused", "{message}", {"message": refusal})
+        return value
+
+    @field_validator("width", "height", "steps", "seed", "count", mode="before")
     @classmethod
     def _integral_number(cls, value: Any) -> Any:
         # JSON has one number type: 512.0 is the integer 512 to JSON Schema ("type": "integer") and to a JavaScript
@@ -103,6 +168,27 @@ class GenerateImageRequest(BaseModel):
         return "" if value is None else value
 
 
+class GenerateOneImageRequest(GenerateImageRequest):
+    """POST /generateimage's request: one image answered as bytes; several come from /generateimage/stream."""
+
+    count: int | None = Field(
+        default=None,
+        strict=True,
+        ge=limits.MIN_COUNT,
+        le=1,
+        description="1 here (or unset): several images per request come from /generateimage/stream.",
+    )
+
+    @field_validator("count", mode="before")
+    @classmethod
+    def _one_image(cls, value: Any) -> Any:
+        # Named here rather than as "at most 1", so a client learns where several images come from.
+        if isinstance(value, int) and not isinstance(value, bool) and value > 1:
+            refusal = limits.needs_stream("count", value, "POST /generateimage/stream")
+            raise PydanticCustomError("refused", "{message}", {"message": refusal})
+        return value
+
+
 class HealthResponse(BaseModel):
     """Liveness of the gateway itself, in the original's shape."""
 
@@ -119,6 +205,7 @@ class Defaults(BaseModel):
     height: int
     steps: int
     guidanceScale: float  # the wire name
+    sampler: str = Field(description="The model's own sampler (A1111's name), used when a request names none.")
 
 
 class Queue(BaseModel):
@@ -147,7 +234,8 @@ class ReadyResponse(BaseModel):
                     "demoModel": False,
                     "device": "cuda:0",
                     "dtype": "float16",
-                    "defaults": {"width": 1024, "height": 1024, "steps": 30, "guidanceScale": 7.0},
+                    "defaults": {"width": 1024, "height": 1024, "steps": 30, "guidanceScale": 7.0, "sampler": "Euler"},
+                    "maxCount": 8,
                     "queue": {"length": 0, "capacity": 16},
                     "workers": {"serving": 1, "total": 1},
                 }
@@ -163,6 +251,7 @@ class ReadyResponse(BaseModel):
     device: str = Field(description='The torch device, e.g. "cuda:0" or "cpu".')
     dtype: str = Field(description='The denoiser\'s dtype, e.g. "float16".')
     defaults: Defaults
+    maxCount: int = Field(description="The most images one request may ask for (count) on every serving worker.")
     queue: Queue
     workers: Workers
 
@@ -189,6 +278,9 @@ class StreamStarted(StreamEvent):
     steps: int
     guidance_scale: float
     queued_seconds: float = Field(description="Seconds the request waited in the queue.")
+    sampler: str = Field(description="The sampler that runs (A1111's name).")
+    schedule_type: str = Field(description="The schedule type that runs (what Automatic resolved to).")
+    count: int = Field(description="How many images the request makes.")
 
 
 class StreamProgress(StreamEvent):
@@ -198,6 +290,15 @@ class StreamProgress(StreamEvent):
     steps: int
     eta_seconds: float = Field(description="Seconds until the last step, at the speed so far.")
     preview: str | None = Field(default=None, description="A small JPEG data: URL of the picture, every few steps.")
+    image_index: int = Field(description="Which of the request's images the step belongs to, from 0.")
+    image_count: int = Field(description="How many images the request makes.")
+
+
+class StreamImage(StreamEvent):
+    """One image of a request and the seed that remakes it alone."""
+
+    image: str = Field(description="The image as a data: URL in the requested format.")
+    seed: int
 
 
 class StreamDone(StreamEvent):
@@ -214,6 +315,10 @@ class StreamDone(StreamEvent):
     generation_seconds: float
     filename: str = Field(description="The file name the api gives the image, as in Content-Disposition.")
     worker: str = Field(description="Which worker made it, as in X-Worker.")
+    sampler: str = Field(description="The sampler that ran, as in X-Sampler.")
+    schedule_type: str = Field(description="The schedule type that ran, as in X-Schedule-Type.")
+    infotext: str = Field(description="A1111's generation parameters, as written inside the file (empty when off).")
+    images: list[StreamImage] = Field(description="Every image of the request in seed order; `image` is the first.")
 
 
 class StreamError(StreamEvent):
@@ -232,3 +337,12 @@ STREAM_EVENTS: Final[dict[str, type[StreamEvent]]] = {
     "done": StreamDone,
     "error": StreamError,
 }
+
+
+class SamplerInfo(BaseModel):
+    """One sampler as A1111's /sdapi/v1/samplers lists it, with the schedule types it takes."""
+
+    name: str
+    aliases: list[str]
+    options: dict[str, str]
+    scheduleTypes: list[str]  # the wire name

@@ -1,17 +1,24 @@
-"""The native dialect's routes: /health, /ready, /generateimage (one image, or its SSE stream), /metrics."""
+"""The native dialect's routes: /health, /ready, /generateimage (one image, or its SSE stream), /samplers, /metrics."""
 
 import time
 from typing import Any, Final
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from genproto import limits
+from genproto import limits, samplers
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 
 from api.dependencies import Worker, require_json
 from api.disconnect import cancel_on_disconnect
-from api.native.protocol import STREAM_EVENTS, GenerateImageRequest, HealthResponse, ReadyResponse
+from api.native.protocol import (
+    STREAM_EVENTS,
+    GenerateImageRequest,
+    GenerateOneImageRequest,
+    HealthResponse,
+    ReadyResponse,
+    SamplerInfo,
+)
 from api.native.serving import image_headers, ready_response, to_proto
 from api.native.stream import open_stream
 from api.openapi_docs import component_ref, error_responses
@@ -30,6 +37,8 @@ IMAGE_HEADERS: Final[dict[str, str]] = {
     "X-Model": "The loaded model's name (percent-encoded beyond ASCII).",
     "X-Demo-Model": "true when the built-in demo model made the image (its images are noise).",
     "X-Generation-Seconds": "Seconds the pipeline ran (queue wait and encoding excluded).",
+    "X-Sampler": "The sampler that ran (A1111's name; the model's own when the request named none).",
+    "X-Schedule-Type": "The schedule type that ran (what Automatic resolved to).",
     "X-Worker": "Which worker made the image (its WORKER_ID, by default host:port; percent-encoded beyond ASCII).",
 }
 # Clients may read these beyond the CORS-safelisted ones.
@@ -89,7 +98,7 @@ async def ready(worker: Worker) -> ReadyResponse:
         **GENERATE_ERRORS,
     },
 )
-async def generate_image(body: GenerateImageRequest, request: Request, worker: Worker) -> Response:
+async def generate_image(body: GenerateOneImageRequest, request: Request, worker: Worker) -> Response:
     """Runs one generation on the worker and answers the image; unset values are the worker's defaults."""
     reply = await cancel_on_disconnect(request, worker.generate(to_proto(body)))
     if reply is None:
@@ -111,6 +120,21 @@ async def generate_image(body: GenerateImageRequest, request: Request, worker: W
 async def generate_image_stream(body: GenerateImageRequest, worker: Worker) -> Response:
     """The same generation as /generateimage, reported as it goes; closing the connection cancels it."""
     return await open_stream(worker, body)
+
+
+@router.get("/samplers", response_model=list[SamplerInfo], summary="The samplers a request may name")
+async def list_samplers() -> list[SamplerInfo]:
+    """Every sampler by A1111's name, as /sdapi/v1/samplers lists them, with the schedule types each takes."""
+    return [
+        SamplerInfo(
+            name=s.name,
+            # The legacy "<name> Karras" names are accepted too.
+            aliases=[*s.aliases, *([f"{s.name} Karras"] if samplers.KARRAS in s.schedule_types else [])],
+            options=s.options,
+            scheduleTypes=list(s.schedule_types),
+        )
+        for s in samplers.SAMPLERS
+    ]
 
 
 @router.get(

@@ -16,6 +16,7 @@ from api.native.protocol import (
     ReadyResponse,
     StreamDone,
     StreamEvent,
+    StreamImage,
     StreamProgress,
     StreamQueued,
     StreamStarted,
@@ -46,6 +47,8 @@ def image_headers(reply: generator_pb2.GenerateImageResponse) -> dict[str, str]:
         "X-Model": quote(reply.model_name, safe=_HEADER_SAFE),
         "X-Demo-Model": "true" if reply.demo_model else "false",
         "X-Generation-Seconds": f"{reply.generation_seconds:.3f}",
+        "X-Sampler": reply.sampler,
+        "X-Schedule-Type": reply.schedule_type,
     }
     # An older worker leaves worker_id empty; no header beats an empty one.
     if reply.worker_id:
@@ -88,7 +91,10 @@ def ready_response(workers: list[WorkerHealth]) -> ReadyResponse:
             height=info.default_height,
             steps=info.default_steps,
             guidanceScale=info.default_guidance_scale,
+            sampler=info.default_sampler or "Default",
         ),
+        # A request goes to any serving worker, so the least they all allow (an older worker: one image).
+        maxCount=min(i.max_count or 1 for i in serving),
         queue=Queue(length=sum(i.queue_length for i in serving), capacity=sum(i.queue_capacity for i in serving)),
         workers=Workers(serving=len(serving), total=len(workers)),
     )
@@ -104,7 +110,7 @@ def sse_event(name: str, data: StreamEvent) -> ServerSentEvent:
 
 
 def event_to_sse(event: generator_pb2.GenerateImageEvent) -> ServerSentEvent:
-    """One worker event in the documented SSE shape (api.native.protocol's Stream* models)."""
+    """A queued, started or progress event in the documented SSE shape (api.native.protocol's Stream* models)."""
     kind = event.WhichOneof("event")
     if kind == "queued":
         return sse_event("queued", StreamQueued(position=event.queued.position, queue_length=event.queued.queue_length))
@@ -117,6 +123,9 @@ def event_to_sse(event: generator_pb2.GenerateImageEvent) -> ServerSentEvent:
             steps=s.steps,
             guidance_scale=s.guidance_scale,
             queued_seconds=round(s.queued_seconds, 3),
+            sampler=s.sampler,
+            schedule_type=s.schedule_type,
+            count=s.count or 1,
         )
         return sse_event("started", started)
     if kind == "progress":
@@ -126,9 +135,16 @@ def event_to_sse(event: generator_pb2.GenerateImageEvent) -> ServerSentEvent:
             steps=p.total_steps,
             eta_seconds=round(p.seconds_per_step * (p.total_steps - p.step), 2),
             preview=_data_url(p.preview_mime_type, p.preview) if p.preview else None,
+            image_index=p.image_index,
+            image_count=p.image_count or 1,
         )
         return sse_event("progress", progress)
-    r = event.result
+    raise ValueError(f"not a progress event: {kind}")  # results are gathered by done_event
+
+
+def done_event(results: list[generator_pb2.GenerateImageResponse]) -> ServerSentEvent:
+    """The `done` event for all of a request's images: the first's values, and every image with its seed."""
+    r = results[0]
     done = StreamDone(
         image=_data_url(r.mime_type or "image/png", r.image),
         seed=r.seed,
@@ -138,8 +154,14 @@ def event_to_sse(event: generator_pb2.GenerateImageEvent) -> ServerSentEvent:
         guidance_scale=r.guidance_scale,
         model=r.model_name,
         demo_model=r.demo_model,
-        generation_seconds=round(r.generation_seconds, 3),
+        generation_seconds=round(sum(each.generation_seconds for each in results), 3),
         filename=safe_filename(r.filename_hint),
         worker=r.worker_id,
+        sampler=r.sampler,
+        schedule_type=r.schedule_type,
+        infotext=r.infotext,
+        images=[
+            StreamImage(image=_data_url(each.mime_type or "image/png", each.image), seed=each.seed) for each in results
+        ],
     )
     return sse_event("done", done)

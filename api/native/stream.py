@@ -9,7 +9,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.errors import describe_rpc_error
 from api.native.protocol import GenerateImageRequest, StreamError
-from api.native.serving import event_to_sse, sse_event, to_proto
+from api.native.serving import done_event, event_to_sse, sse_event, to_proto
 from api.worker_client import WorkerClient
 
 log = logging.getLogger(__name__)
@@ -46,28 +46,36 @@ async def _relay(
     # The first `queued` event commits the call, so gRPC's retry policy no longer covers it: a worker that dies
     # (UNAVAILABLE) while the job still waits in its queue would fail a job that never ran. Such a job is sent
     # again, and round_robin picks another worker; once it started (any other event) it is never sent again.
-    started = first.WhichOneof("event") != "queued"
+    started = False
     resent = 0
+    # A request's images arrive as one result each; its `done` event carries them all.
+    results: list[generator_pb2.GenerateImageResponse] = []
+    event = first
     try:
-        yield event_to_sse(first)
         while True:
-            try:
-                # read(), not `async for`: gRPC forbids mixing the two on one call, and the first event was read().
-                event = await call.read()
-            except grpc.aio.AioRpcError as error:
-                if started or error.code() != grpc.StatusCode.UNAVAILABLE or resent >= MAX_RESENDS:
-                    raise
-                resent += 1
-                log.warning("worker went away while the job was queued (%s); sending it again", error.details())
-                call = worker.generate_stream(request)
-                continue
-            if not isinstance(event, generator_pb2.GenerateImageEvent):  # grpc.aio.EOF
-                break
             kind = event.WhichOneof("event")
             started = started or kind != "queued"
             if kind == "result":
+                results.append(event.result)
                 worker.last_generation_seconds = event.result.generation_seconds
-            yield event_to_sse(event)
+            else:
+                yield event_to_sse(event)
+            while True:
+                try:
+                    # read(), not `async for`: gRPC forbids mixing the two on one call, and the first was read().
+                    next_event = await call.read()
+                    break
+                except grpc.aio.AioRpcError as error:
+                    if started or error.code() != grpc.StatusCode.UNAVAILABLE or resent >= MAX_RESENDS:
+                        raise
+                    resent += 1
+                    log.warning("worker went away while the job was queued (%s); sending it again", error.details())
+                    call = worker.generate_stream(request)
+            if not isinstance(next_event, generator_pb2.GenerateImageEvent):  # grpc.aio.EOF
+                break
+            event = next_event
+        if results:
+            yield done_event(results)
     except grpc.aio.AioRpcError as error:
         failure = describe_rpc_error(worker, error)
         refusal = StreamError(error=failure.code, message=failure.message, retry_after=failure.retry_after)

@@ -35,6 +35,9 @@ class GenerateImageRequest(_message.Message):
     GUIDANCE_SCALE_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
+    SAMPLER_FIELD_NUMBER: _builtins.int
+    SCHEDULE_TYPE_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
     positive_prompt: _builtins.str
     """What the image should show. Required, not blank."""
     negative_prompt: _builtins.str
@@ -53,6 +56,18 @@ class GenerateImageRequest(_message.Message):
     """
     format: _builtins.str
     """The image format of the answer: "png" (lossless, the default when unset), "jpeg" or "webp"."""
+    sampler: _builtins.str
+    """The sampler, by AUTOMATIC1111's name or alias (genproto/samplers.py), e.g. "DPM++ 2M" or "Euler a".
+    Unset: the model's own scheduler.
+    """
+    schedule_type: _builtins.str
+    """The schedule type, as A1111 1.9+ names it: "Automatic" (the default), "Uniform", "Karras", "Exponential",
+    "Beta", "SGM Uniform", where the sampler supports it.
+    """
+    count: _builtins.int
+    """How many images, 1 to 8 (the worker may allow fewer): seeds seed, seed+1, ...; each the image a count-1
+    request with its seed gives. GenerateImage answers one image: more need GenerateImageStream. Unset: 1.
+    """
     def __init__(
         self,
         *,
@@ -64,17 +79,26 @@ class GenerateImageRequest(_message.Message):
         guidance_scale: _builtins.float | None = ...,
         seed: _builtins.int | None = ...,
         format: _builtins.str | None = ...,
+        sampler: _builtins.str | None = ...,
+        schedule_type: _builtins.str | None = ...,
+        count: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_sampler", b"_sampler", "_schedule_type", b"_schedule_type", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "count", b"count", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "negative_prompt", b"negative_prompt", "positive_prompt", b"positive_prompt", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_sampler", b"_sampler", "_schedule_type", b"_schedule_type", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "count", b"count", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "negative_prompt", b"negative_prompt", "positive_prompt", b"positive_prompt", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__count: _TypeAlias = _typing.Literal["count"]  # noqa: Y015
+    _WhichOneofArgType__count: _TypeAlias = _typing.Literal["_count", b"_count"]  # noqa: Y015
     _WhichOneofReturnType__format: _TypeAlias = _typing.Literal["format"]  # noqa: Y015
     _WhichOneofArgType__format: _TypeAlias = _typing.Literal["_format", b"_format"]  # noqa: Y015
     _WhichOneofReturnType__guidance_scale: _TypeAlias = _typing.Literal["guidance_scale"]  # noqa: Y015
     _WhichOneofArgType__guidance_scale: _TypeAlias = _typing.Literal["_guidance_scale", b"_guidance_scale"]  # noqa: Y015
     _WhichOneofReturnType__height: _TypeAlias = _typing.Literal["height"]  # noqa: Y015
     _WhichOneofArgType__height: _TypeAlias = _typing.Literal["_height", b"_height"]  # noqa: Y015
+    _WhichOneofReturnType__sampler: _TypeAlias = _typing.Literal["sampler"]  # noqa: Y015
+    _WhichOneofArgType__sampler: _TypeAlias = _typing.Literal["_sampler", b"_sampler"]  # noqa: Y015
+    _WhichOneofReturnType__schedule_type: _TypeAlias = _typing.Literal["schedule_type"]  # noqa: Y015
+    _WhichOneofArgType__schedule_type: _TypeAlias = _typing.Literal["_schedule_type", b"_schedule_type"]  # noqa: Y015
     _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
     _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015
     _WhichOneofReturnType__steps: _TypeAlias = _typing.Literal["steps"]  # noqa: Y015
@@ -82,11 +106,17 @@ class GenerateImageRequest(_message.Message):
     _WhichOneofReturnType__width: _TypeAlias = _typing.Literal["width"]  # noqa: Y015
     _WhichOneofArgType__width: _TypeAlias = _typing.Literal["_width", b"_width"]  # noqa: Y015
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__count) -> _WhichOneofReturnType__count | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__format) -> _WhichOneofReturnType__format | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__guidance_scale) -> _WhichOneofReturnType__guidance_scale | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__height) -> _WhichOneofReturnType__height | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__sampler) -> _WhichOneofReturnType__sampler | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__schedule_type) -> _WhichOneofReturnType__schedule_type | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__seed) -> _WhichOneofReturnType__seed | None: ...
     @_typing.overload
@@ -114,6 +144,11 @@ class GenerateImageResponse(_message.Message):
     DEMO_MODEL_FIELD_NUMBER: _builtins.int
     GENERATION_SECONDS_FIELD_NUMBER: _builtins.int
     WORKER_ID_FIELD_NUMBER: _builtins.int
+    SAMPLER_FIELD_NUMBER: _builtins.int
+    SCHEDULE_TYPE_FIELD_NUMBER: _builtins.int
+    IMAGE_INDEX_FIELD_NUMBER: _builtins.int
+    IMAGE_COUNT_FIELD_NUMBER: _builtins.int
+    INFOTEXT_FIELD_NUMBER: _builtins.int
     image: _builtins.bytes
     """The encoded image bytes."""
     mime_type: _builtins.str
@@ -138,6 +173,16 @@ class GenerateImageResponse(_message.Message):
     """Seconds the pipeline ran for this image (queue wait and encoding excluded)."""
     worker_id: _builtins.str
     """Which worker made the image (WORKER_ID, by default host:port), for a gateway that balances several."""
+    sampler: _builtins.str
+    """The sampler that ran, by its A1111 name (the model's own scheduler's when the request named none)."""
+    schedule_type: _builtins.str
+    """The schedule type that ran, by its A1111 name (what "Automatic" resolved to)."""
+    image_index: _builtins.int
+    """Which of the request's images this is, 0 to image_count-1 (its seed is the request's seed + image_index)."""
+    image_count: _builtins.int
+    """How many images the request asked for."""
+    infotext: _builtins.str
+    """AUTOMATIC1111's generation parameters ("infotext"), as written inside the image's file; empty when off."""
     def __init__(
         self,
         *,
@@ -153,10 +198,15 @@ class GenerateImageResponse(_message.Message):
         demo_model: _builtins.bool = ...,
         generation_seconds: _builtins.float = ...,
         worker_id: _builtins.str = ...,
+        sampler: _builtins.str = ...,
+        schedule_type: _builtins.str = ...,
+        image_index: _builtins.int = ...,
+        image_count: _builtins.int = ...,
+        infotext: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["demo_model", b"demo_model", "filename_hint", b"filename_hint", "generation_seconds", b"generation_seconds", "guidance_scale", b"guidance_scale", "height", b"height", "image", b"image", "mime_type", b"mime_type", "model_name", b"model_name", "seed", b"seed", "steps", b"steps", "width", b"width", "worker_id", b"worker_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["demo_model", b"demo_model", "filename_hint", b"filename_hint", "generation_seconds", b"generation_seconds", "guidance_scale", b"guidance_scale", "height", b"height", "image", b"image", "image_count", b"image_count", "image_index", b"image_index", "infotext", b"infotext", "mime_type", b"mime_type", "model_name", b"model_name", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width", "worker_id", b"worker_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -186,7 +236,9 @@ class GenerateImageEvent(_message.Message):
 
     @_builtins.property
     def result(self) -> Global___GenerateImageResponse:
-        """The finished image; the last event of a successful stream."""
+        """A finished image; one per image of the request, in order, the last of them the last event of a
+        successful stream.
+        """
 
     def __init__(
         self,
@@ -244,6 +296,9 @@ class Started(_message.Message):
     STEPS_FIELD_NUMBER: _builtins.int
     GUIDANCE_SCALE_FIELD_NUMBER: _builtins.int
     QUEUED_SECONDS_FIELD_NUMBER: _builtins.int
+    SAMPLER_FIELD_NUMBER: _builtins.int
+    SCHEDULE_TYPE_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
     seed: _builtins.int
     """The seed used (the requested one, or the random one the worker chose)."""
     width: _builtins.int
@@ -256,6 +311,11 @@ class Started(_message.Message):
     """The guidance scale used."""
     queued_seconds: _builtins.float
     """Seconds the job waited in the queue."""
+    sampler: _builtins.str
+    """The sampler and schedule type it runs with (A1111's names)."""
+    schedule_type: _builtins.str
+    count: _builtins.int
+    """How many images the request makes."""
     def __init__(
         self,
         *,
@@ -265,10 +325,13 @@ class Started(_message.Message):
         steps: _builtins.int = ...,
         guidance_scale: _builtins.float = ...,
         queued_seconds: _builtins.float = ...,
+        sampler: _builtins.str = ...,
+        schedule_type: _builtins.str = ...,
+        count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["guidance_scale", b"guidance_scale", "height", b"height", "queued_seconds", b"queued_seconds", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "guidance_scale", b"guidance_scale", "height", b"height", "queued_seconds", b"queued_seconds", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -285,6 +348,8 @@ class Progress(_message.Message):
     SECONDS_PER_STEP_FIELD_NUMBER: _builtins.int
     PREVIEW_FIELD_NUMBER: _builtins.int
     PREVIEW_MIME_TYPE_FIELD_NUMBER: _builtins.int
+    IMAGE_INDEX_FIELD_NUMBER: _builtins.int
+    IMAGE_COUNT_FIELD_NUMBER: _builtins.int
     step: _builtins.int
     """Steps done so far, 1 to total_steps."""
     total_steps: _builtins.int
@@ -295,6 +360,9 @@ class Progress(_message.Message):
     """A small preview of the image as it forms (computed from the latents; empty on most steps)."""
     preview_mime_type: _builtins.str
     """The MIME type of `preview`, e.g. "image/jpeg"; empty when there is no preview."""
+    image_index: _builtins.int
+    """Which of the request's images the step belongs to (0-based), and how many there are."""
+    image_count: _builtins.int
     def __init__(
         self,
         *,
@@ -303,10 +371,12 @@ class Progress(_message.Message):
         seconds_per_step: _builtins.float = ...,
         preview: _builtins.bytes = ...,
         preview_mime_type: _builtins.str = ...,
+        image_index: _builtins.int = ...,
+        image_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["preview", b"preview", "preview_mime_type", b"preview_mime_type", "seconds_per_step", b"seconds_per_step", "step", b"step", "total_steps", b"total_steps"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["image_count", b"image_count", "image_index", b"image_index", "preview", b"preview", "preview_mime_type", b"preview_mime_type", "seconds_per_step", b"seconds_per_step", "step", b"step", "total_steps", b"total_steps"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -346,6 +416,8 @@ class ModelInfo(_message.Message):
     QUEUE_CAPACITY_FIELD_NUMBER: _builtins.int
     QUEUE_LENGTH_FIELD_NUMBER: _builtins.int
     WORKER_ID_FIELD_NUMBER: _builtins.int
+    DEFAULT_SAMPLER_FIELD_NUMBER: _builtins.int
+    MAX_COUNT_FIELD_NUMBER: _builtins.int
     model_name: _builtins.str
     """The name of the loaded model."""
     demo_model: _builtins.bool
@@ -368,6 +440,10 @@ class ModelInfo(_message.Message):
     """How many requests wait in the queue now."""
     worker_id: _builtins.str
     """Which worker this is (WORKER_ID, by default host:port)."""
+    default_sampler: _builtins.str
+    """The sampler the model's own scheduler is (A1111's name), used when a request names none."""
+    max_count: _builtins.int
+    """The most images one request may ask for on this worker (WORKER_MAX_COUNT)."""
     def __init__(
         self,
         *,
@@ -382,10 +458,12 @@ class ModelInfo(_message.Message):
         queue_capacity: _builtins.int = ...,
         queue_length: _builtins.int = ...,
         worker_id: _builtins.str = ...,
+        default_sampler: _builtins.str = ...,
+        max_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_guidance_scale", b"default_guidance_scale", "default_height", b"default_height", "default_steps", b"default_steps", "default_width", b"default_width", "demo_model", b"demo_model", "device", b"device", "dtype", b"dtype", "model_name", b"model_name", "queue_capacity", b"queue_capacity", "queue_length", b"queue_length", "worker_id", b"worker_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_guidance_scale", b"default_guidance_scale", "default_height", b"default_height", "default_sampler", b"default_sampler", "default_steps", b"default_steps", "default_width", b"default_width", "demo_model", b"demo_model", "device", b"device", "dtype", b"dtype", "max_count", b"max_count", "model_name", b"model_name", "queue_capacity", b"queue_capacity", "queue_length", b"queue_length", "worker_id", b"worker_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -19,6 +19,9 @@ MIN_GUIDANCE: Final = 0.0
 MAX_GUIDANCE: Final = 30.0
 # The worker's guidance when a request sets none; one value for every checkpoint (SDXL's usual 7).
 DEFAULT_GUIDANCE_SCALE: Final = 7.0
+# Images per request (seeds seed, seed+1, ...); a worker may allow fewer (WORKER_MAX_COUNT).
+MIN_COUNT: Final = 1
+MAX_COUNT: Final = 8
 MIN_SEED: Final = 0
 # A browser holds numbers as IEEE doubles, so a larger seed would not round-trip exactly.
 MAX_SEED: Final = 2**53 - 1
@@ -67,6 +70,19 @@ def choices(values: Iterable[str]) -> str:
 def not_one_of(field: str, expected: str, shown: str) -> str:
     """A value outside a closed set; `expected` as `choices` words it."""
     return f"{field} must be one of {expected} (got {shown})"
+
+
+def needs_stream(field: str, count: int, stream: str) -> str:
+    """More than one image asked of a route that answers one."""
+    return f"{field} must be 1 here (got {count}): several images per request come from {stream}"
+
+
+def last_seed_above(seed_field: str, count_field: str, seed: int, count: int) -> str:
+    """Seeds seed..seed+count-1 would pass MAX_SEED."""
+    return (
+        f"{seed_field} + {count_field} - 1 must be at most {MAX_SEED} "
+        f"(got {seed_field} {seed} and {count_field} {count})"
+    )
 
 
 def not_finite(field: str, shown: str) -> str:

@@ -39,6 +39,8 @@ MODEL_INFO = generator_pb2.ModelInfo(
     default_guidance_scale=7.0,
     queue_capacity=16,
     queue_length=3,
+    default_sampler="Euler",
+    max_count=8,
 )
 
 

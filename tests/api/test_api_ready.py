@@ -32,7 +32,8 @@ def test_ready_reports_the_model_when_the_worker_is_serving(client: TestClient) 
         "demoModel": True,
         "device": "cpu",
         "dtype": "float32",
-        "defaults": {"width": 512, "height": 512, "steps": 20, "guidanceScale": 7.0},
+        "defaults": {"width": 512, "height": 512, "steps": 20, "guidanceScale": 7.0, "sampler": "Euler"},
+        "maxCount": 8,
         "queue": {"length": 3, "capacity": 16},
         "workers": {"serving": 1, "total": 1},
     }

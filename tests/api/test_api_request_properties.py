@@ -4,13 +4,23 @@ import math
 from typing import Any
 
 from fastapi.testclient import TestClient
-from genproto.limits import MAX_GUIDANCE, MAX_PROMPT_CHARS, MAX_SEED, MAX_SIDE, MAX_STEPS, MIN_SIDE, SIDE_STEP
+from genproto import samplers
+from genproto.limits import (
+    MAX_COUNT,
+    MAX_GUIDANCE,
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MAX_SIDE,
+    MAX_STEPS,
+    MIN_SIDE,
+    SIDE_STEP,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from api.app import create_app
-from api.native.protocol import GenerateImageRequest
+from api.native.protocol import GenerateImageRequest, GenerateOneImageRequest
 from tests.api.fakes import settings_for, start_fake_worker
 
 FIELDS = [field.alias or name for name, field in GenerateImageRequest.model_fields.items()]
@@ -44,8 +54,13 @@ VALID: dict[str, st.SearchStrategy[Any]] = {
     "height": st.sampled_from([MIN_SIDE, 512, MAX_SIDE]),
     "steps": st.integers(1, MAX_STEPS),
     "guidanceScale": st.floats(0, MAX_GUIDANCE) | st.integers(0, int(MAX_GUIDANCE)),
-    "seed": st.integers(0, MAX_SEED),
+    # Room for count's seeds seed..seed+count-1 below MAX_SEED.
+    "seed": st.integers(0, MAX_SEED - MAX_COUNT),
     "format": st.sampled_from(["png", "jpeg", "webp"]),
+    "sampler": st.sampled_from([*samplers.NAMES, "dpm++ 2m karras", "k_euler_a"]),
+    # The schedules every sampler takes; the others depend on the sampler (tests/api/test_api_validation.py).
+    "scheduleType": st.sampled_from([*samplers.SPACING_SCHEDULES, "automatic"]),
+    "count": st.integers(1, MAX_COUNT),
 }
 # And values near its limits, on both sides.
 NEAR_LIMITS: dict[str, st.SearchStrategy[Any]] = {
@@ -57,6 +72,9 @@ NEAR_LIMITS: dict[str, st.SearchStrategy[Any]] = {
     "guidanceScale": st.floats(-1, MAX_GUIDANCE + 1, allow_nan=False) | around(0, int(MAX_GUIDANCE)),
     "seed": around(0, MAX_SEED),
     "format": st.sampled_from(["png", "jpeg", "webp", "gif", "PNG", ""]),
+    "sampler": st.sampled_from(["Euler b", "", "DPM++", "euler"]),
+    "scheduleType": st.sampled_from(["Karras", "Beta", "Polyexponential", ""]),
+    "count": around(1, MAX_COUNT),
 }
 
 
@@ -92,12 +110,16 @@ def assert_within_every_limit(request: GenerateImageRequest) -> None:
     assert guidance is None or (math.isfinite(guidance) and 0 <= guidance <= MAX_GUIDANCE)
     assert request.seed is None or (type(request.seed) is int and 0 <= request.seed <= MAX_SEED)
     assert request.format in (None, "png", "jpeg", "webp")
+    assert request.sampler is None or samplers.resolve(request.sampler) is not None
+    assert request.schedule_type is None or samplers.resolve_schedule(request.schedule_type) is not None
+    assert request.count in (None, 1)
 
 
 def failing_fields(body: dict[str, Any]) -> set[str] | None:
     """The JSON names of the fields the model refuses, or None when it accepts the body."""
     try:
-        assert_within_every_limit(GenerateImageRequest.model_validate(body))
+        # POST /generateimage's model: the stream's, with one image.
+        assert_within_every_limit(GenerateOneImageRequest.model_validate(body))
     except ValidationError as error:
         # As the message names them: an empty key as "".
         return {str(problem["loc"][0]) or '""' for problem in error.errors()}

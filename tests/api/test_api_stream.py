@@ -29,7 +29,17 @@ def scripted_events() -> list[generator_pb2.GenerateImageEvent]:
         generator_pb2.GenerateImageEvent(queued=generator_pb2.Queued(position=2, queue_length=2)),
         generator_pb2.GenerateImageEvent(queued=generator_pb2.Queued(position=1, queue_length=1)),
         generator_pb2.GenerateImageEvent(
-            started=generator_pb2.Started(seed=7, width=512, height=512, steps=4, guidance_scale=7, queued_seconds=1.5)
+            started=generator_pb2.Started(
+                seed=7,
+                width=512,
+                height=512,
+                steps=4,
+                guidance_scale=7,
+                queued_seconds=1.5,
+                sampler="Euler",
+                schedule_type="Uniform",
+                count=1,
+            )
         ),
         generator_pb2.GenerateImageEvent(progress=generator_pb2.Progress(step=1, total_steps=4, seconds_per_step=0.5)),
         generator_pb2.GenerateImageEvent(
@@ -55,8 +65,12 @@ def test_stream_relays_each_worker_event_in_the_documented_shape(client: TestCli
         "steps": 4,
         "guidanceScale": 7.0,
         "queuedSeconds": 1.5,
+        "sampler": "Euler",
+        "scheduleType": "Uniform",
+        "count": 1,
     }
-    assert events[3][1] == {"step": 1, "steps": 4, "etaSeconds": 1.5}
+    # An older worker sends no image index or count: one image, the first.
+    assert events[3][1] == {"step": 1, "steps": 4, "etaSeconds": 1.5, "imageIndex": 0, "imageCount": 1}
     assert events[4][1]["preview"] == "data:image/jpeg;base64," + base64.b64encode(JPEG).decode()
     done = events[-1][1]
     assert done["image"] == "data:image/png;base64," + base64.b64encode(PNG).decode()

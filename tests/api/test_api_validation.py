@@ -85,11 +85,28 @@ def test_generate_names_a_misspelt_field_and_suggests_the_right_one(client: Test
 
 
 def test_generate_lists_the_fields_for_an_unknown_field(client: TestClient) -> None:
-    response = post_json(client, '{"positivePrompt": "a cat", "sampler": "euler"}')
+    response = post_json(client, '{"positivePrompt": "a cat", "nsfw": true}')
     assert response.status_code == 422
     assert response.json()["message"] == (
-        "sampler is not a known field "
-        "(the fields are positivePrompt, negativePrompt, width, height, steps, guidanceScale, seed, format)"
+        "nsfw is not a known field (the fields are positivePrompt, negativePrompt, width, height, steps, "
+        "guidanceScale, seed, format, sampler, scheduleType, count)"
+    )
+
+
+def test_a_schedule_the_sampler_cannot_follow_names_both_and_what_it_takes(client: TestClient) -> None:
+    response = post_json(client, '{"positivePrompt": "a cat", "sampler": "DDIM", "scheduleType": "karras"}')
+    assert response.status_code == 422
+    assert response.json()["message"] == (
+        "scheduleType 'Karras' does not apply to the sampler 'DDIM' (it takes 'Automatic', 'Uniform', 'SGM Uniform')"
+    )
+
+
+def test_seeds_of_several_images_stay_within_the_seed_limit(client: TestClient) -> None:
+    body = '{"positivePrompt": "a cat", "seed": 9007199254740990, "count": 3}'
+    response = post_json(client, body, "/generateimage/stream")
+    assert response.status_code == 422
+    assert response.json()["message"] == (
+        "seed + count - 1 must be at most 9007199254740991 (got seed 9007199254740990 and count 3)"
     )
 
 

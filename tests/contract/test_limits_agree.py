@@ -3,7 +3,7 @@
 from typing import Any
 
 import pytest
-from genproto import generator_pb2, limits
+from genproto import generator_pb2, limits, samplers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -16,7 +16,7 @@ from worker.model_loader import Defaults
 from worker.params import resolve_params
 
 # The worker's defaults only fill unset values; any that pass its own re-check will do.
-DEFAULTS = Defaults(width=1024, height=1024, steps=30, guidance_scale=7.0)
+DEFAULTS = Defaults(width=1024, height=1024, steps=30, guidance_scale=7.0, sampler="Euler")
 # JSON names (the api) → proto names (the worker), for the numeric fields both check.
 NUMERIC = {"width": "width", "height": "height", "steps": "steps", "guidanceScale": "guidance_scale", "seed": "seed"}
 EDGES: dict[str, tuple[float, float]] = {
@@ -47,6 +47,9 @@ requests = st.fixed_dictionaries(
         "guidanceScale": near(limits.MIN_GUIDANCE, limits.MAX_GUIDANCE, integral=False),
         "seed": near(limits.MIN_SEED, limits.MAX_SEED, integral=True),
         "format": st.sampled_from([*limits.FORMATS, "gif"]),
+        "sampler": st.sampled_from([*samplers.SPELLINGS, "dpm++ 2m KARRAS", "Euler b", ""]),
+        "scheduleType": st.sampled_from([*samplers.SCHEDULE_TYPES, "karras", "Polyexponential"]),
+        "count": near(limits.MIN_COUNT, limits.MAX_COUNT, integral=True),
     },
 )
 
@@ -60,6 +63,45 @@ def test_whatever_the_api_accepts_the_worker_accepts(body: dict[str, Any]) -> No
         return
     params = resolve_params(to_proto(request), DEFAULTS)
     assert params.prompt == request.positive_prompt
+    assert params.image_count == (request.count or 1)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(requests)
+def test_the_worker_refuses_only_what_the_api_refuses(body: dict[str, Any]) -> None:
+    # The converse for the choice fields: a sampler, schedule or count the worker refuses, the api refused first.
+    try:
+        request = GenerateImageRequest.model_validate(body)
+    except ValidationError:
+        return
+    try:
+        resolve_params(to_proto(request), DEFAULTS)
+    except InvalidRequest as refused:  # pragma: no cover - a failure of this test
+        raise AssertionError(f"the api accepted {body} but the worker refused: {refused.message}") from None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"sampler": "Euler b"}, "sampler"),
+        ({"sampler": "DDIM", "scheduleType": "Karras"}, "scheduleType"),
+        ({"scheduleType": "Polyexponential"}, "scheduleType"),
+        ({"count": limits.MAX_COUNT + 1}, "count"),
+        ({"seed": limits.MAX_SEED, "count": 2}, "count"),
+    ],
+)
+def test_choices_are_refused_alike(body: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as api:
+        GenerateImageRequest.model_validate({"positivePrompt": "a cat", **body})
+    proto = to_proto(GenerateImageRequest.model_construct(positive_prompt="a cat", **_snake(body)))
+    with pytest.raises(InvalidRequest) as worker:
+        resolve_params(proto, DEFAULTS)
+    proto_field = {"scheduleType": "schedule_type"}.get(field, field)
+    assert describe(api.value.errors()[0]) == worker.value.message.replace(proto_field, field)
+
+
+def _snake(body: dict[str, Any]) -> dict[str, Any]:
+    return {{"scheduleType": "schedule_type"}.get(key, key): value for key, value in body.items()}
 
 
 def _worker_refusal(field: str, value: float) -> str | None:

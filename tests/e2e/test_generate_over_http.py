@@ -28,7 +28,8 @@ def test_ready_names_the_demo_model_and_its_defaults(http: httpx.Client) -> None
     assert body["demoModel"] is True
     assert body["model"] == "demo-tiny-sdxl"
     assert body["device"] == "cpu"
-    assert body["defaults"] == {"width": 512, "height": 512, "steps": 20, "guidanceScale": 7.0}
+    assert body["defaults"] == {"width": 512, "height": 512, "steps": 20, "guidanceScale": 7.0, "sampler": "Euler"}
+    assert body["maxCount"] == 8
 
 
 def test_original_two_field_request_gets_a_png_at_the_model_defaults(http: httpx.Client) -> None:

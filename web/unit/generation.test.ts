@@ -14,6 +14,9 @@ import {
 const run = (actions: GenerationAction[], from: GenerationState = INITIAL_GENERATION) =>
   actions.reduce(generationReducer, from);
 
+// What the started and progress events say about the sampler and the images of a one-image request.
+const RAN = { sampler: "Euler", scheduleType: "Uniform", count: 1 };
+const FIRST = { imageIndex: 0, imageCount: 1 };
 const START: GenerationAction = { type: "start", run: 1, at: 100 };
 const PROBLEM: Problem = { kind: "api", status: 422, code: "invalid_value", message: "width ...", retryAt: null };
 
@@ -27,9 +30,9 @@ test("goes idle → sending → queued → running → done, keeping the run and
     {
       type: "event",
       run: 1,
-      event: { type: "started", seed: 5, width: 64, height: 64, steps: 3, guidanceScale: 7, queuedSeconds: 1 },
+      event: { type: "started", seed: 5, width: 64, height: 64, steps: 3, guidanceScale: 7, queuedSeconds: 1, ...RAN },
     },
-    { type: "event", run: 1, event: { type: "progress", step: 1, steps: 3, etaSeconds: 2, preview: null } },
+    { type: "event", run: 1, event: { type: "progress", step: 1, steps: 3, etaSeconds: 2, preview: null, ...FIRST } },
     { type: "succeed", run: 1, elapsedMs: 1500, seed: 5 },
   ];
   for (const action of steps) {
@@ -37,7 +40,7 @@ test("goes idle → sending → queued → running → done, keeping the run and
     seen.push(state.phase);
   }
   expect(seen).toEqual(["sending", "queued", "queued", "running", "running", "done"]);
-  expect(state).toEqual({ phase: "done", run: 1, elapsedMs: 1500, seed: 5 });
+  expect(state).toEqual({ phase: "done", run: 1, elapsedMs: 1500, seed: 5, count: 1 });
   expect(announcement(state)).toBe("Image generated in 1.5 seconds, seed 5.");
 });
 
@@ -48,13 +51,32 @@ test("queued says the position; started resets the steps; a preview stays until 
 
   const withPreview = run(
     [
-      { type: "event", run: 1, event: { type: "started", seed: 1, width: 8, height: 8, steps: 10, guidanceScale: 7, queuedSeconds: 0 } },
-      { type: "event", run: 1, event: { type: "progress", step: 5, steps: 10, etaSeconds: 3, preview: "data:image/jpeg;base64,AA" } },
-      { type: "event", run: 1, event: { type: "progress", step: 6, steps: 10, etaSeconds: 2, preview: null } },
+      { type: "event", run: 1, event: { type: "started", seed: 1, width: 8, height: 8, steps: 10, guidanceScale: 7, queuedSeconds: 0, ...RAN } },
+      { type: "event", run: 1, event: { type: "progress", step: 5, steps: 10, etaSeconds: 3, preview: "data:image/jpeg;base64,AA", ...FIRST } },
+      { type: "event", run: 1, event: { type: "progress", step: 6, steps: 10, etaSeconds: 2, preview: null, ...FIRST } },
     ],
     queued,
   );
   expect(withPreview).toMatchObject({ phase: "running", step: 6, steps: 10, etaSeconds: 2, preview: "data:image/jpeg;base64,AA" });
+});
+
+test("a request for several images says which one runs, drops the last image's preview for the next, and is announced with its seeds", () => {
+  const started = run([
+    START,
+    { type: "event", run: 1, event: { type: "started", seed: 5, width: 8, height: 8, steps: 4, guidanceScale: 7, queuedSeconds: 0, ...RAN, count: 3 } },
+  ]);
+  expect(started).toMatchObject({ phase: "running", step: 0, steps: 4, imageIndex: 0, imageCount: 3 });
+  const first = run(
+    [{ type: "event", run: 1, event: { type: "progress", step: 4, steps: 4, etaSeconds: 1, preview: "data:image/jpeg;base64,AA", imageIndex: 0, imageCount: 3 } }],
+    started,
+  );
+  const second = run(
+    [{ type: "event", run: 1, event: { type: "progress", step: 1, steps: 4, etaSeconds: 1, preview: null, imageIndex: 1, imageCount: 3 } }],
+    first,
+  );
+  expect(second).toMatchObject({ phase: "running", step: 1, imageIndex: 1, imageCount: 3, preview: null });
+  const done = run([{ type: "succeed", run: 1, elapsedMs: 2000, seed: 5, count: 3 }], second);
+  expect(announcement(done)).toBe("3 images generated in 2.0 seconds, seeds 5 to 7.");
 });
 
 test("a failure keeps its problem; announcing it is left to the alert", () => {
@@ -70,7 +92,7 @@ test("cancel ends the active run at once, and its late events and outcome change
   expect(announcement(cancelled)).toBe("Cancelled.");
   const late = run(
     [
-      { type: "event", run: 1, event: { type: "progress", step: 2, steps: 3, etaSeconds: 1, preview: null } },
+      { type: "event", run: 1, event: { type: "progress", step: 2, steps: 3, etaSeconds: 1, preview: null, ...FIRST } },
       { type: "succeed", run: 1, elapsedMs: 10, seed: 1 },
       { type: "fail", run: 1, problem: { kind: "cancelled" } },
     ],

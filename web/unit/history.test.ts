@@ -4,6 +4,7 @@ import { expect, test } from "@playwright/test";
 import {
   EMPTY_HISTORY,
   HISTORY_LIMIT,
+  batchOf,
   historyReducer,
   type GeneratedImage,
 } from "../src/features/history/history-reducer";
@@ -24,8 +25,12 @@ const image = (id: number): GeneratedImage => ({
     demoModel: true,
     generationSeconds: 0.1,
     filename: `img-${id}.png`,
+    sampler: "Euler",
+    scheduleType: "Uniform",
+    infotext: `a picture\nSteps: 2, Seed: ${id}`,
   },
   elapsedMs: 100,
+  batch: id,
 });
 
 test("adds newest first, shows the newest, and keeps at most HISTORY_LIMIT images", () => {
@@ -42,4 +47,19 @@ test("select shows an image still in the strip, and ignores one that left it", (
   state = historyReducer(state, { type: "select", id: 1 });
   expect(state.currentId).toBe(1);
   expect(historyReducer(state, { type: "select", id: 99 })).toBe(state);
+});
+
+test("a request's images go in as one batch, first shown, and the grid lists the batch of whichever is shown", () => {
+  let state = historyReducer(EMPTY_HISTORY, { type: "add", image: image(1) });
+  const batch = [2, 3, 4].map((id) => ({ ...image(id), batch: 2 }));
+  state = historyReducer(state, { type: "addBatch", images: batch });
+  expect(state.images.map((i) => i.id)).toEqual([2, 3, 4, 1]);
+  expect(state.currentId).toBe(2);
+  expect(batchOf(state).map((i) => i.id)).toEqual([2, 3, 4]);
+  state = historyReducer(state, { type: "select", id: 4 });
+  expect(batchOf(state).map((i) => i.id)).toEqual([2, 3, 4]);
+  state = historyReducer(state, { type: "select", id: 1 });
+  expect(batchOf(state).map((i) => i.id)).toEqual([1]);
+  expect(historyReducer(state, { type: "addBatch", images: [] })).toBe(state);
+  expect(batchOf(EMPTY_HISTORY)).toEqual([]);
 });

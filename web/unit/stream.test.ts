@@ -32,6 +32,11 @@ const DONE = {
   demoModel: true,
   generationSeconds: 1.25,
   filename: "img-42.png",
+  worker: "vm:50051",
+  sampler: "DPM++ 2M",
+  scheduleType: "Karras",
+  infotext: "a lighthouse\nSteps: 3, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 42, Size: 512x512",
+  images: [{ image: PNG_URL, seed: 42 }],
 };
 
 type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
@@ -75,9 +80,19 @@ test("reports queued, started and progress in order and resolves with the done e
         sse("queued", { position: 2, queueLength: 2 }),
         sse("queued", { position: 1, queueLength: 1 }),
         ": ping\r\n\r\n",
-        sse("started", { seed: 42, width: 512, height: 512, steps: 3, guidanceScale: 7, queuedSeconds: 0.5 }),
+        sse("started", {
+          seed: 42,
+          width: 512,
+          height: 512,
+          steps: 3,
+          guidanceScale: 7,
+          queuedSeconds: 0.5,
+          sampler: "DPM++ 2M",
+          scheduleType: "Karras",
+          count: 1,
+        }),
         sse("progress", { step: 1, steps: 3, etaSeconds: 2 }),
-        sse("progress", { step: 2, steps: 3, etaSeconds: 1, preview: "data:image/jpeg;base64,/9j/" }),
+        sse("progress", { step: 2, steps: 3, etaSeconds: 1, imageIndex: 0, imageCount: 1, preview: "data:image/jpeg;base64,/9j/" }),
         sse("some-future-event", { x: 1 }),
         sse("progress", { step: 3, steps: 3, etaSeconds: 0 }),
         sse("done", DONE),
@@ -88,10 +103,22 @@ test("reports queued, started and progress in order and resolves with the done e
   expect(events).toEqual([
     { type: "queued", position: 2, queueLength: 2 },
     { type: "queued", position: 1, queueLength: 1 },
-    { type: "started", seed: 42, width: 512, height: 512, steps: 3, guidanceScale: 7, queuedSeconds: 0.5 },
-    { type: "progress", step: 1, steps: 3, etaSeconds: 2, preview: null },
-    { type: "progress", step: 2, steps: 3, etaSeconds: 1, preview: "data:image/jpeg;base64,/9j/" },
-    { type: "progress", step: 3, steps: 3, etaSeconds: 0, preview: null },
+    {
+      type: "started",
+      seed: 42,
+      width: 512,
+      height: 512,
+      steps: 3,
+      guidanceScale: 7,
+      queuedSeconds: 0.5,
+      sampler: "DPM++ 2M",
+      scheduleType: "Karras",
+      count: 1,
+    },
+    // An api that sends no imageIndex or imageCount makes one image.
+    { type: "progress", step: 1, steps: 3, etaSeconds: 2, imageIndex: 0, imageCount: 1, preview: null },
+    { type: "progress", step: 2, steps: 3, etaSeconds: 1, imageIndex: 0, imageCount: 1, preview: "data:image/jpeg;base64,/9j/" },
+    { type: "progress", step: 3, steps: 3, etaSeconds: 0, imageIndex: 0, imageCount: 1, preview: null },
   ]);
   expect(result.blob.type).toBe("image/png");
   expect(new Uint8Array(await result.blob.arrayBuffer())).toEqual(PNG);
@@ -105,7 +132,45 @@ test("reports queued, started and progress in order and resolves with the done e
     demoModel: true,
     generationSeconds: 1.25,
     filename: "img-42.png",
+    sampler: "DPM++ 2M",
+    scheduleType: "Karras",
+    infotext: DONE.infotext,
   });
+  expect(result.images).toHaveLength(1);
+  expect(result.images[0].seed).toBe(42);
+});
+
+test("a request for several images resolves with all of them in seed order, dropping any that is not an image", async () => {
+  const other = `data:image/png;base64,${Buffer.from([0x89, 0x50, 1, 2]).toString("base64")}`;
+  const events: StreamEvent[] = [];
+  const { result } = await withFetch(
+    () =>
+      streamResponse([
+        sse("progress", { step: 1, steps: 2, etaSeconds: 1, imageIndex: 1, imageCount: 3 }),
+        sse("done", {
+          ...DONE,
+          images: [
+            { image: PNG_URL, seed: 42 },
+            { image: "javascript:alert(1)", seed: 43 },
+            { image: other, seed: 44 },
+            "not an object",
+          ],
+        }),
+      ]),
+    () => generateImageStream(BASE, { ...REQUEST, count: 3 }, (event) => events.push(event)),
+  );
+  expect(events).toEqual([{ type: "progress", step: 1, steps: 2, etaSeconds: 1, imageIndex: 1, imageCount: 3, preview: null }]);
+  expect(result.images.map((image) => image.seed)).toEqual([42, 44]);
+  expect(new Uint8Array(await result.images[1].blob.arrayBuffer())).toEqual(Uint8Array.from([0x89, 0x50, 1, 2]));
+  expect(result.blob).toBe(result.images[0].blob);
+
+  // An api from before `images` sends only `image`: that is the one image, with the event's seed.
+  const { images, info } = decodeStreamEvent({ event: "done", data: JSON.stringify({ ...DONE, images: undefined }) }) as {
+    images: unknown;
+    info: { seed: number };
+  };
+  expect(images).toEqual([{ image: PNG_URL, seed: 42 }]);
+  expect(info.seed).toBe(42);
 });
 
 test("sends the same JSON body as the unary route, asking for an event stream", async () => {
@@ -295,6 +360,8 @@ test("decodeStreamEvent ignores unknown events and refuses known ones whose data
     step: 1,
     steps: 2,
     etaSeconds: null,
+    imageIndex: 0,
+    imageCount: 1,
     preview: null,
   });
 });

@@ -1,8 +1,10 @@
-// The page's calls to the api (issues 2, 4): GET /ready and POST /generateimage/stream, every failure a Problem.
+// The page's calls to the api (issues 2, 4): GET /ready, GET /samplers and POST /generateimage/stream, every
+// failure a Problem.
 import { ProblemError, problemFromResponse } from "./problem";
 import { readServerSentEvents, type EventSourceMessage } from "./sse";
-import { BadStreamError, dataUrlToBlob, decodeStreamEvent, type GenerationInfo, type StreamEvent } from "./stream-events";
-import type { GenerateRequest, ReadyInfo } from "./types";
+import { dataUrlToBlob } from "./data-url";
+import { BadStreamError, decodeStreamEvent, type GenerationInfo, type StreamEvent } from "./stream-events";
+import type { GenerateRequest, ReadyInfo, SamplerInfo } from "./types";
 
 export interface ApiTarget {
   baseUrl: string;
@@ -10,8 +12,17 @@ export interface ApiTarget {
   apiKey?: string;
 }
 
-export interface GenerateResult {
+/** One image of a request and the seed that makes it alone. */
+export interface ResultImage {
   blob: Blob;
+  seed: number | null;
+}
+
+export interface GenerateResult {
+  /** The first image (`images[0].blob`). */
+  blob: Blob;
+  /** Every image of the request in seed order (count > 1 makes several); never empty. */
+  images: ResultImage[];
   info: GenerationInfo;
 }
 
@@ -37,6 +48,18 @@ export async function fetchReady(target: ApiTarget, signal?: AbortSignal): Promi
   const response = await send(target, "/ready", { signal, cache: "no-store" });
   if (!response.ok) throw new ProblemError(await problemFromResponse(response));
   return (await response.json()) as ReadyInfo;
+}
+
+/** GET /samplers: every sampler a request may name (A1111's names), with the schedule types each takes. */
+export async function fetchSamplers(target: ApiTarget, signal?: AbortSignal): Promise<SamplerInfo[]> {
+  const response = await send(target, "/samplers", { signal });
+  if (!response.ok) throw new ProblemError(await problemFromResponse(response));
+  const body: unknown = await response.json();
+  if (!Array.isArray(body)) throw new ProblemError({ kind: "bad-stream", message: "GET /samplers is not a list." });
+  return body.filter(
+    (entry): entry is SamplerInfo =>
+      !!entry && typeof entry.name === "string" && Array.isArray(entry.scheduleTypes) && Array.isArray(entry.aliases),
+  );
 }
 
 const badStream = (message: string) => new ProblemError({ kind: "bad-stream", message });
@@ -86,7 +109,8 @@ export async function generateImageStream(
       if (event.type === "error") throw new ProblemError(event.problem);
       if (event.type === "done") {
         try {
-          return { blob: dataUrlToBlob(event.image), info: event.info };
+          const images = event.images.map(({ image, seed }) => ({ blob: dataUrlToBlob(image), seed }));
+          return { blob: images[0].blob, images, info: event.info };
         } catch {
           throw badStream("The API's 'done' event has an image that is not valid base64.");
         }

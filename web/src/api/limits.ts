@@ -61,4 +61,6 @@ export const LIMITS = {
   steps: numberLimit("steps"),
   guidanceScale: numberLimit("guidanceScale"),
   seed: numberLimit("seed"),
+  /** Images per request; GET /ready's maxCount may allow fewer on the workers that serve. */
+  count: numberLimit("count"),
 } as const;

@@ -104,6 +104,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/samplers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The samplers a request may name
+         * @description Every sampler by A1111's name, as /sdapi/v1/samplers lists them, with the schedule types each takes.
+         */
+        get: operations["list_samplers_samplers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -117,6 +137,11 @@ export interface components {
             guidanceScale: number;
             /** Height */
             height: number;
+            /**
+             * Sampler
+             * @description The model's own sampler (A1111's name), used when a request names none.
+             */
+            sampler: string;
             /** Steps */
             steps: number;
             /** Width */
@@ -159,6 +184,11 @@ export interface components {
          */
         GenerateImageRequest: {
             /**
+             * Count
+             * @description How many images, with seeds seed, seed+1, ...; each the image a count-1 request with its seed gives. More than 1 only on /generateimage/stream. Unset: 1.
+             */
+            count?: number | null;
+            /**
              * Format
              * @description The answer's image format: png (lossless, the default), jpeg or webp.
              */
@@ -185,6 +215,18 @@ export interface components {
              */
             positivePrompt: string;
             /**
+             * Sampler
+             * @description The sampler by AUTOMATIC1111's name or alias (GET /samplers), e.g. "DPM++ 2M" or "Euler a"; the legacy "DPM++ 2M Karras" style names too, in any case. Unset: the model's own scheduler (SDXL base: Euler).
+             * @enum {string|null}
+             */
+            sampler?: "DPM++ 2M" | "DPM++ SDE" | "DPM++ 2M SDE" | "DPM++ 3M SDE" | "Euler a" | "Euler" | "LMS" | "Heun" | "DPM2" | "DPM2 a" | "DDIM" | "PLMS" | "UniPC" | "LCM" | "k_dpmpp_2m" | "k_dpmpp_sde" | "k_dpmpp_2m_sde" | "k_dpmpp_3m_sde" | "k_euler_a" | "k_euler_ancestral" | "k_euler" | "k_lms" | "k_heun" | "k_dpm_2" | "k_dpm_2_a" | "ddim" | "plms" | "unipc" | "k_lcm" | "DPM++ 2M Karras" | "DPM++ 2M Exponential" | "DPM++ SDE Karras" | "DPM++ SDE Exponential" | "DPM++ 2M SDE Karras" | "DPM++ 2M SDE Exponential" | "DPM++ 3M SDE Karras" | "DPM++ 3M SDE Exponential" | "Euler Karras" | "Euler Exponential" | "LMS Karras" | "LMS Exponential" | "Heun Karras" | "Heun Exponential" | "DPM2 Karras" | "DPM2 Exponential" | "DPM2 a Karras" | "DPM2 a Exponential" | "UniPC Karras" | "UniPC Exponential" | null;
+            /**
+             * Scheduletype
+             * @description The schedule type, as A1111 1.9+ names it: 'Automatic', 'Uniform', 'Karras', 'Exponential', 'Beta' or 'SGM Uniform'. Unset: Automatic (the sampler's own choice).
+             * @enum {string|null}
+             */
+            scheduleType?: "Automatic" | "Uniform" | "Karras" | "Exponential" | "Beta" | "SGM Uniform" | null;
+            /**
              * Seed
              * @description Seed of the initial noise; the same seed and values give the same image. Unset: random.
              */
@@ -199,7 +241,83 @@ export interface components {
              * @description Width in pixels, a multiple of 8. Unset: the model's default.
              */
             width?: number | null;
-        };
+        } & unknown;
+        /**
+         * GenerateOneImageRequest
+         * @description POST /generateimage's request: one image answered as bytes; several come from /generateimage/stream.
+         * @example {
+         *       "negativePrompt": "blurry",
+         *       "positivePrompt": "a lighthouse at dusk"
+         *     }
+         * @example {
+         *       "guidanceScale": 6.5,
+         *       "height": 512,
+         *       "positivePrompt": "a red fox in the snow, photo",
+         *       "seed": 42,
+         *       "steps": 25,
+         *       "width": 768
+         *     }
+         */
+        GenerateOneImageRequest: {
+            /**
+             * Count
+             * @description 1 here (or unset): several images per request come from /generateimage/stream.
+             */
+            count?: number | null;
+            /**
+             * Format
+             * @description The answer's image format: png (lossless, the default), jpeg or webp.
+             */
+            format?: ("png" | "jpeg" | "webp") | null;
+            /**
+             * Guidancescale
+             * @description Classifier-free guidance; at most 1 disables it. Unset: 7.
+             */
+            guidanceScale?: number | null;
+            /**
+             * Height
+             * @description Height in pixels, a multiple of 8. Unset: the model's default.
+             */
+            height?: number | null;
+            /**
+             * Negativeprompt
+             * @description What the image should not show; null is none.
+             * @default
+             */
+            negativePrompt?: string | null;
+            /**
+             * Positiveprompt
+             * @description What the image should show; not blank.
+             */
+            positivePrompt: string;
+            /**
+             * Sampler
+             * @description The sampler by AUTOMATIC1111's name or alias (GET /samplers), e.g. "DPM++ 2M" or "Euler a"; the legacy "DPM++ 2M Karras" style names too, in any case. Unset: the model's own scheduler (SDXL base: Euler).
+             * @enum {string|null}
+             */
+            sampler?: "DPM++ 2M" | "DPM++ SDE" | "DPM++ 2M SDE" | "DPM++ 3M SDE" | "Euler a" | "Euler" | "LMS" | "Heun" | "DPM2" | "DPM2 a" | "DDIM" | "PLMS" | "UniPC" | "LCM" | "k_dpmpp_2m" | "k_dpmpp_sde" | "k_dpmpp_2m_sde" | "k_dpmpp_3m_sde" | "k_euler_a" | "k_euler_ancestral" | "k_euler" | "k_lms" | "k_heun" | "k_dpm_2" | "k_dpm_2_a" | "ddim" | "plms" | "unipc" | "k_lcm" | "DPM++ 2M Karras" | "DPM++ 2M Exponential" | "DPM++ SDE Karras" | "DPM++ SDE Exponential" | "DPM++ 2M SDE Karras" | "DPM++ 2M SDE Exponential" | "DPM++ 3M SDE Karras" | "DPM++ 3M SDE Exponential" | "Euler Karras" | "Euler Exponential" | "LMS Karras" | "LMS Exponential" | "Heun Karras" | "Heun Exponential" | "DPM2 Karras" | "DPM2 Exponential" | "DPM2 a Karras" | "DPM2 a Exponential" | "UniPC Karras" | "UniPC Exponential" | null;
+            /**
+             * Scheduletype
+             * @description The schedule type, as A1111 1.9+ names it: 'Automatic', 'Uniform', 'Karras', 'Exponential', 'Beta' or 'SGM Uniform'. Unset: Automatic (the sampler's own choice).
+             * @enum {string|null}
+             */
+            scheduleType?: "Automatic" | "Uniform" | "Karras" | "Exponential" | "Beta" | "SGM Uniform" | null;
+            /**
+             * Seed
+             * @description Seed of the initial noise; the same seed and values give the same image. Unset: random.
+             */
+            seed?: number | null;
+            /**
+             * Steps
+             * @description Denoising steps. Unset: the model's default.
+             */
+            steps?: number | null;
+            /**
+             * Width
+             * @description Width in pixels, a multiple of 8. Unset: the model's default.
+             */
+            width?: number | null;
+        } & unknown;
         /**
          * HealthResponse
          * @description Liveness of the gateway itself, in the original's shape.
@@ -243,12 +361,14 @@ export interface components {
          *       "defaults": {
          *         "guidanceScale": 7,
          *         "height": 1024,
+         *         "sampler": "Euler",
          *         "steps": 30,
          *         "width": 1024
          *       },
          *       "demoModel": false,
          *       "device": "cuda:0",
          *       "dtype": "float16",
+         *       "maxCount": 8,
          *       "model": "sd_xl_base_1.0.safetensors",
          *       "queue": {
          *         "capacity": 16,
@@ -279,6 +399,11 @@ export interface components {
              */
             dtype: string;
             /**
+             * Maxcount
+             * @description The most images one request may ask for (count) on every serving worker.
+             */
+            maxCount: number;
+            /**
              * Model
              * @description The loaded model's name.
              */
@@ -291,6 +416,22 @@ export interface components {
              */
             status?: "ready";
             workers: components["schemas"]["Workers"];
+        };
+        /**
+         * SamplerInfo
+         * @description One sampler as A1111's /sdapi/v1/samplers lists it, with the schedule types it takes.
+         */
+        SamplerInfo: {
+            /** Aliases */
+            aliases: string[];
+            /** Name */
+            name: string;
+            /** Options */
+            options: {
+                [key: string]: string;
+            };
+            /** Scheduletypes */
+            scheduleTypes: string[];
         };
         /**
          * StreamDone
@@ -315,8 +456,28 @@ export interface components {
              * @description The image as a data: URL in the requested format.
              */
             image: string;
+            /**
+             * Images
+             * @description Every image of the request in seed order; `image` is the first.
+             */
+            images: components["schemas"]["StreamImage"][];
+            /**
+             * Infotext
+             * @description A1111's generation parameters, as written inside the file (empty when off).
+             */
+            infotext: string;
             /** Model */
             model: string;
+            /**
+             * Sampler
+             * @description The sampler that ran, as in X-Sampler.
+             */
+            sampler: string;
+            /**
+             * Scheduletype
+             * @description The schedule type that ran, as in X-Schedule-Type.
+             */
+            scheduleType: string;
             /** Seed */
             seed: number;
             /** Steps */
@@ -345,6 +506,19 @@ export interface components {
             retryAfter?: number | null;
         };
         /**
+         * StreamImage
+         * @description One image of a request and the seed that remakes it alone.
+         */
+        StreamImage: {
+            /**
+             * Image
+             * @description The image as a data: URL in the requested format.
+             */
+            image: string;
+            /** Seed */
+            seed: number;
+        };
+        /**
          * StreamProgress
          * @description `progress`: after every denoising step.
          */
@@ -354,6 +528,16 @@ export interface components {
              * @description Seconds until the last step, at the speed so far.
              */
             etaSeconds: number;
+            /**
+             * Imagecount
+             * @description How many images the request makes.
+             */
+            imageCount: number;
+            /**
+             * Imageindex
+             * @description Which of the request's images the step belongs to, from 0.
+             */
+            imageIndex: number;
             /**
              * Preview
              * @description A small JPEG data: URL of the picture, every few steps.
@@ -386,6 +570,11 @@ export interface components {
          * @description `started`: the worker began; the values it uses (the request's, or the model's defaults).
          */
         StreamStarted: {
+            /**
+             * Count
+             * @description How many images the request makes.
+             */
+            count: number;
             /** Guidancescale */
             guidanceScale: number;
             /** Height */
@@ -395,6 +584,16 @@ export interface components {
              * @description Seconds the request waited in the queue.
              */
             queuedSeconds: number;
+            /**
+             * Sampler
+             * @description The sampler that runs (A1111's name).
+             */
+            sampler: string;
+            /**
+             * Scheduletype
+             * @description The schedule type that runs (what Automatic resolved to).
+             */
+            scheduleType: string;
             /** Seed */
             seed: number;
             /** Steps */
@@ -436,7 +635,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["GenerateImageRequest"];
+                "application/json": components["schemas"]["GenerateOneImageRequest"];
             };
         };
         responses: {
@@ -453,6 +652,10 @@ export interface operations {
                     "X-Height"?: string;
                     /** @description The loaded model's name (percent-encoded beyond ASCII). */
                     "X-Model"?: string;
+                    /** @description The sampler that ran (A1111's name; the model's own when the request named none). */
+                    "X-Sampler"?: string;
+                    /** @description The schedule type that ran (what Automatic resolved to). */
+                    "X-Schedule-Type"?: string;
                     /** @description The seed used (the requested one or the worker's random choice). */
                     "X-Seed"?: string;
                     /** @description Denoising steps. */
@@ -759,6 +962,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_samplers_samplers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SamplerInfo"][];
                 };
             };
         };

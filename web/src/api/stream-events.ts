@@ -4,7 +4,9 @@
 import type { Problem } from "./problem";
 import { retryAtFrom } from "./problem";
 import type { EventSourceMessage } from "./sse";
-import type { StreamDone, StreamProgress, StreamQueued, StreamStarted } from "./types";
+
+export { dataUrlToBlob } from "./data-url";
+import type { StreamDone, StreamImage, StreamProgress, StreamQueued, StreamStarted } from "./types";
 
 /** A wire model as the page holds it: every field present, null where the api sent none. */
 type Read<T> = { [K in keyof T]-?: Exclude<T[K], undefined> | null };
@@ -13,15 +15,28 @@ export type QueuedEvent = { type: "queued" } & Read<StreamQueued> & { position: 
 
 export type StartedEvent = { type: "started" } & Read<StreamStarted>;
 
-export type ProgressEvent = { type: "progress" } & Read<StreamProgress> & { step: number; steps: number };
+export type ProgressEvent = { type: "progress" } & Read<StreamProgress> & {
+    step: number;
+    steps: number;
+    imageIndex: number;
+    imageCount: number;
+  };
 
-/** What the worker used for the image, from the `done` event; `filename` is what Download names the file. */
-export type GenerationInfo = Read<Omit<StreamDone, "image" | "worker">>;
+/**
+ * What the worker used for the image, from the `done` event; `filename` is what Download names the file and
+ * `infotext` the A1111 parameters written inside it (both the first image's, when a request made several).
+ */
+export type GenerationInfo = Read<Omit<StreamDone, "image" | "images" | "worker">>;
+
+/** One image of a request: a data: URL and the seed that makes it alone. */
+export type DoneImage = Read<StreamImage> & { image: string };
 
 export interface DoneEvent {
   type: "done";
-  /** The image as a data: URL. */
+  /** The first image as a data: URL. */
   image: string;
+  /** Every image of the request in seed order, the first one included; never empty. */
+  images: DoneImage[];
   info: GenerationInfo;
 }
 
@@ -43,6 +58,8 @@ type Json = Record<string, unknown>;
 const num = (data: Json, key: string): number | null =>
   typeof data[key] === "number" && Number.isFinite(data[key]) ? (data[key] as number) : null;
 const str = (data: Json, key: string): string | null => (typeof data[key] === "string" ? (data[key] as string) : null);
+// Anything but an image data: URL is dropped rather than put in an <img>.
+const imageUrl = (value: string | null): string | null => (value?.startsWith("data:image/") ? value : null);
 
 export class BadStreamError extends Error {
   constructor(message: string) {
@@ -72,7 +89,21 @@ function doneInfo(data: Json): GenerationInfo {
     demoModel: typeof data.demoModel === "boolean" ? data.demoModel : null,
     generationSeconds: num(data, "generationSeconds"),
     filename: str(data, "filename"),
+    sampler: str(data, "sampler"),
+    scheduleType: str(data, "scheduleType"),
+    infotext: str(data, "infotext"),
   };
+}
+
+/** `images`: the entries with an image data: URL, in order; an api that sends none has only `image`, seed `seed`. */
+function doneImages(data: Json, image: string, seed: number | null): DoneImage[] {
+  const images: DoneImage[] = [];
+  for (const entry of Array.isArray(data.images) ? data.images : []) {
+    if (!entry || typeof entry !== "object") continue;
+    const url = imageUrl(str(entry as Json, "image"));
+    if (url !== null) images.push({ image: url, seed: num(entry as Json, "seed") });
+  }
+  return images.length > 0 ? images : [{ image, seed }];
 }
 
 /** Reads one SSE message; throws BadStreamError for a known event the page cannot read. */
@@ -92,22 +123,25 @@ export function decodeStreamEvent(message: EventSourceMessage, now = Date.now())
         steps: num(data, "steps"),
         guidanceScale: num(data, "guidanceScale"),
         queuedSeconds: num(data, "queuedSeconds"),
+        sampler: str(data, "sampler"),
+        scheduleType: str(data, "scheduleType"),
+        count: num(data, "count"),
       };
-    case "progress": {
-      const preview = str(data, "preview");
+    case "progress":
       return {
         type,
         step: num(data, "step") ?? 0,
         steps: num(data, "steps") ?? 0,
         etaSeconds: num(data, "etaSeconds"),
-        // Anything but an image data: URL is dropped rather than put in an <img>.
-        preview: preview?.startsWith("data:image/") ? preview : null,
+        imageIndex: num(data, "imageIndex") ?? 0,
+        imageCount: num(data, "imageCount") ?? 1,
+        preview: imageUrl(str(data, "preview")),
       };
-    }
     case "done": {
       const image = str(data, "image");
       if (!image?.startsWith("data:")) throw new BadStreamError("The API's 'done' event has no image.");
-      return { type, image, info: doneInfo(data) };
+      const info = doneInfo(data);
+      return { type, image, images: doneImages(data, image, info.seed), info };
     }
     default:
       // {"error": code, "message": text, "retryAfter"?: seconds}: the codes of the unary route's error bodies.
@@ -122,18 +156,4 @@ export function decodeStreamEvent(message: EventSourceMessage, now = Date.now())
         },
       };
   }
-}
-
-/** A base64 (or percent-encoded) data: URL as a Blob, so the final image gets a blob: URL. */
-export function dataUrlToBlob(url: string): Blob {
-  const comma = url.indexOf(",");
-  if (!url.startsWith("data:") || comma < 0) throw new Error("not a data: URL");
-  const [type, ...params] = url.slice(5, comma).split(";");
-  const payload = url.slice(comma + 1);
-  const mime = type || "text/plain";
-  if (!params.includes("base64")) return new Blob([decodeURIComponent(payload)], { type: mime });
-  const binary = atob(payload);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return new Blob([bytes], { type: mime });
 }

@@ -9,6 +9,8 @@ export type GenerateRequest = Schemas["GenerateImageRequest"];
 /** GET /ready's 200 body: the model, where it runs, its defaults, the queues. */
 export type ReadyInfo = Schemas["ReadyResponse"];
 export type ModelDefaults = Schemas["Defaults"];
+/** One entry of GET /samplers: A1111's name, its aliases, and the schedule types it takes. */
+export type SamplerInfo = Schemas["SamplerInfo"];
 /** The closed set of error codes the api answers with. */
 export type ErrorCode = Schemas["ErrorCode"];
 export type ErrorResponse = Schemas["ErrorResponse"];
@@ -18,3 +20,4 @@ export type StreamQueued = Schemas["StreamQueued"];
 export type StreamStarted = Schemas["StreamStarted"];
 export type StreamProgress = Schemas["StreamProgress"];
 export type StreamDone = Schemas["StreamDone"];
+export type StreamImage = Schemas["StreamImage"];

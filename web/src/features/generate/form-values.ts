@@ -15,7 +15,15 @@ export interface FormValues {
   guidanceScale: string;
   seedMode: SeedMode;
   seed: string;
+  /** A sampler's A1111 name; "" is the model's own (GET /ready's defaults.sampler), which sends none. */
+  sampler: string;
+  /** One of the sampler's schedule types (GET /samplers); Automatic, the sampler's own choice, sends none. */
+  scheduleType: string;
+  /** How many images, with seeds seed, seed+1, ...; 1 sends none. */
+  count: string;
 }
+
+export const AUTOMATIC_SCHEDULE = "Automatic";
 
 /** Before GET /ready has told the worker's defaults the number fields are blank: blank means "the worker's default". */
 export const EMPTY_VALUES: FormValues = {
@@ -27,6 +35,9 @@ export const EMPTY_VALUES: FormValues = {
   guidanceScale: "",
   seedMode: "random",
   seed: "",
+  sampler: "",
+  scheduleType: AUTOMATIC_SCHEDULE,
+  count: "1",
 };
 
 export function defaultsToValues(defaults: ModelDefaults | undefined): Partial<FormValues> {
@@ -60,13 +71,23 @@ export function toRequest(values: FormValues): GenerateRequest {
   if (steps !== undefined) request.steps = steps;
   if (guidanceScale !== undefined) request.guidanceScale = guidanceScale;
   if (seed !== undefined) request.seed = seed;
+  // The api knows the names (GET /samplers) and which schedules a sampler takes; it says so if one does not fit.
+  if (values.sampler.trim() !== "") request.sampler = values.sampler.trim() as GenerateRequest["sampler"];
+  const schedule = values.scheduleType.trim();
+  if (schedule !== "" && schedule !== AUTOMATIC_SCHEDULE) request.scheduleType = schedule as GenerateRequest["scheduleType"];
+  const count = numberField(values.count);
+  if (count !== undefined && count !== 1) request.count = count;
   return request;
 }
 
-/** The values an earlier image was made with, its seed fixed, so Generate makes the same picture again. */
+/**
+ * The values an earlier image was made with, its seed fixed and one image, so Generate makes the same picture
+ * again (an image of a request for several has its own seed: seed+1, ...).
+ */
 export function valuesOf(values: FormValues, info: GenerationInfo): FormValues {
   return {
     ...values,
+    count: "1",
     width: String(info.width ?? values.width),
     height: String(info.height ?? values.height),
     steps: String(info.steps ?? values.steps),

@@ -19,10 +19,13 @@ export type GenerationState =
       step: number;
       steps: number | null;
       etaSeconds: number | null;
+      /** Which of the request's images the steps are of (from 0), and how many it makes. */
+      imageIndex: number;
+      imageCount: number;
       /** The worker's latest low-res look at the picture forming (a data: URL), kept until the next one. */
       preview: string | null;
     } & Active)
-  | { phase: "done"; run: number; elapsedMs: number; seed: number | null }
+  | { phase: "done"; run: number; elapsedMs: number; seed: number | null; count: number }
   | { phase: "failed"; run: number; problem: Problem }
   | { phase: "cancelled"; run: number };
 
@@ -31,7 +34,8 @@ export type ActiveGeneration = Extract<GenerationState, { phase: "sending" | "qu
 export type GenerationAction =
   | { type: "start"; run: number; at: number }
   | { type: "event"; run: number; event: StreamEvent }
-  | { type: "succeed"; run: number; elapsedMs: number; seed: number | null }
+  /** `seed` is the first image's; `count` how many came (1 when not said). */
+  | { type: "succeed"; run: number; elapsedMs: number; seed: number | null; count?: number }
   | { type: "fail"; run: number; problem: Problem }
   | { type: "cancel" };
 
@@ -46,11 +50,17 @@ function onEvent(state: ActiveGeneration, event: StreamEvent): GenerationState {
   switch (event.type) {
     case "queued":
       return { phase: "queued", ...active, position: event.position, queueLength: event.queueLength };
-    case "started":
-      return { phase: "running", ...active, step: 0, steps: event.steps, etaSeconds: null, preview: null };
+    case "started": {
+      const imageCount = event.count ?? 1;
+      return { phase: "running", ...active, step: 0, steps: event.steps, etaSeconds: null, imageIndex: 0, imageCount, preview: null };
+    }
     case "progress": {
-      const preview = event.preview ?? (state.phase === "running" ? state.preview : null);
-      return { phase: "running", ...active, step: event.step, steps: event.steps, etaSeconds: event.etaSeconds, preview };
+      const running = state.phase === "running" ? state : null;
+      // A preview stays until the next one, but not across images: the next picture starts from noise again.
+      const sameImage = running?.imageIndex === event.imageIndex;
+      const preview = event.preview ?? (sameImage ? running.preview : null);
+      const { step, steps, etaSeconds, imageIndex, imageCount } = event;
+      return { phase: "running", ...active, step, steps, etaSeconds, imageIndex, imageCount, preview };
     }
   }
 }
@@ -67,7 +77,7 @@ export function generationReducer(state: GenerationState, action: GenerationActi
     case "event":
       return onEvent(state, action.event);
     case "succeed":
-      return { phase: "done", run: state.run, elapsedMs: action.elapsedMs, seed: action.seed };
+      return { phase: "done", run: state.run, elapsedMs: action.elapsedMs, seed: action.seed, count: action.count ?? 1 };
     case "fail":
       return { phase: "failed", run: state.run, problem: action.problem };
   }
@@ -81,8 +91,13 @@ export function announcement(state: GenerationState): string {
       return "Generating the image…";
     case "queued":
       return `Waiting: position ${state.position} in queue.`;
-    case "done":
-      return `Image generated in ${(state.elapsedMs / 1000).toFixed(1)} seconds, seed ${state.seed ?? "unknown"}.`;
+    case "done": {
+      const seconds = (state.elapsedMs / 1000).toFixed(1);
+      if (state.count > 1 && state.seed !== null) {
+        return `${state.count} images generated in ${seconds} seconds, seeds ${state.seed} to ${state.seed + state.count - 1}.`;
+      }
+      return `Image generated in ${seconds} seconds, seed ${state.seed ?? "unknown"}.`;
+    }
     case "cancelled":
       return "Cancelled.";
     default:

@@ -1,19 +1,26 @@
 "use client";
 
-import { useRef, useState, type FormEvent } from "react";
+import { useCallback, useRef, useState, type FormEvent } from "react";
 
 import type { ApiTarget } from "@/api/client";
 import { Separator } from "@/components/ui/separator";
 import { HistoryStrip } from "@/features/history/history-strip";
 import { useHistory } from "@/features/history/use-history";
+import type { Infotext } from "@/features/infotext/infotext";
+import { DropOverlay, ImportButton, ImportNoticeView } from "@/features/infotext/infotext-import";
+import { infotextToValues } from "@/features/infotext/infotext-to-form";
+import { useInfotextImport } from "@/features/infotext/use-infotext-import";
 import { ImagePreview } from "@/features/preview/image-preview";
-import { AdvancedSettings } from "@/features/settings/advanced-settings";
+import { ResultsGrid } from "@/features/preview/results-grid";
+import { AdvancedSettings, type ModelChoices } from "@/features/settings/advanced-settings";
+import { useSamplers } from "@/features/settings/use-samplers";
 import { DemoModelNotice, ModelStatusBadge, NotReadyNotice } from "@/features/status/model-status";
 import { useReady } from "@/features/status/use-ready";
 import { previewRatio, toRequest, valuesOf } from "./form-values";
 import { GenerateControls } from "./generate-controls";
 import { isActive } from "./generation-reducer";
 import { PromptFields } from "./prompt-fields";
+import { resultImages } from "./result-images";
 import { useElapsed } from "./use-elapsed";
 import { useFormValues } from "./use-form-values";
 import { useGeneration } from "./use-generation";
@@ -21,12 +28,20 @@ import { useGeneration } from "./use-generation";
 /** The page: prompts and settings on the left, the image (or its progress) on the right, the history below. */
 export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; apiKey?: string }) {
   const target: ApiTarget = { baseUrl: apiBaseUrl, apiKey };
-  const { ready, defaults, recheck } = useReady(target);
+  const { ready, defaults, maxCount, recheck } = useReady(target);
+  const samplers = useSamplers(target, defaults !== undefined);
   const form = useFormValues(defaults);
   const history = useHistory();
   const generation = useGeneration(target);
   const [advancedOpen, setAdvancedOpen] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
+  const defaultSampler = defaults?.sampler;
+  const toValues = useCallback(
+    (info: Infotext) => infotextToValues(info, samplers.samplers, defaultSampler),
+    [samplers.samplers, defaultSampler],
+  );
+  const importer = useInfotextImport(toValues, form.update);
+  const model: ModelChoices | null = defaults ? { ...samplers, defaultSampler: defaults.sampler, maxCount: maxCount ?? 1 } : null;
 
   const live = isActive(generation.state) ? generation.state : null;
   const elapsedMs = useElapsed(live?.startedAt ?? null);
@@ -38,13 +53,15 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
     const sent = values;
     const outcome = await generation.generate(toRequest(sent));
     if (outcome.kind === "image") {
-      history.add({ blob: outcome.blob, info: outcome.info, values: sent, elapsedMs: outcome.elapsedMs });
+      history.add(resultImages(outcome, sent, outcome.elapsedMs));
     } else if (outcome.kind === "problem") {
       // A worker or api that went away shows in the header too; ask again so it clears once they are back.
       recheck();
     }
   };
 
+  // One image of a request for several, made again on its own.
+  const takeSeed = (seed: number) => form.update({ seedMode: "fixed", seed: String(seed), count: "1" });
   const ratio = previewRatio(values, current?.info.width && current.info.height ? current.info.width / current.info.height : 1);
   // GET /ready says which model runs; while it cannot be asked, the shown image's demoModel still tells.
   let demoModel: string | null = null;
@@ -53,6 +70,7 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
 
   return (
     <div className="container max-w-6xl space-y-6 py-6">
+      {importer.dragging && <DropOverlay />}
       <header className="flex flex-wrap items-center justify-between gap-3">
         <div>
           <h1 className="text-2xl font-semibold tracking-tight">img-generator</h1>
@@ -75,10 +93,12 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
             onChange={form.update}
             onSubmitShortcut={() => formRef.current?.requestSubmit()}
           />
+          <ImportButton onFile={importer.importFile} />
+          {importer.notice && <ImportNoticeView notice={importer.notice} onDismiss={importer.dismiss} />}
           <AdvancedSettings
             values={values}
             onChange={form.update}
-            loaded={defaults !== undefined}
+            model={model}
             open={advancedOpen}
             onOpenChange={setAdvancedOpen}
           />
@@ -94,6 +114,14 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
             elapsedMs={elapsedMs}
             onReuseSeed={(seed) => form.update({ seedMode: "fixed", seed: String(seed) })}
           />
+          {!live && history.batch.length > 1 && (
+            <ResultsGrid
+              images={history.batch}
+              currentId={history.currentId}
+              onSelect={(image) => history.select(image.id)}
+              onUseSeed={takeSeed}
+            />
+          )}
         </section>
       </main>
 

@@ -37,7 +37,7 @@ export function useGeneration(target: ApiTarget) {
         );
         if (controllerRef.current !== controller) return { kind: "nothing" }; // cancelled as the image arrived
         const elapsedMs = performance.now() - startedAt;
-        dispatch({ type: "succeed", run, elapsedMs, seed: result.info.seed });
+        dispatch({ type: "succeed", run, elapsedMs, seed: result.info.seed, count: result.images.length });
         return { kind: "image", elapsedMs, ...result };
       } catch (error) {
         if (controllerRef.current !== controller) return { kind: "nothing" }; // cancel() has said so already

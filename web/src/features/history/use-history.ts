@@ -1,9 +1,9 @@
 // The history strip's state, and the owner of its blob: URLs.
 import { useCallback, useEffect, useReducer, useRef } from "react";
 
-import { EMPTY_HISTORY, historyReducer, type GeneratedImage } from "./history-reducer";
+import { EMPTY_HISTORY, batchOf, historyReducer, type GeneratedImage } from "./history-reducer";
 
-export type NewImage = Omit<GeneratedImage, "id" | "url" | "sizeBytes"> & { blob: Blob };
+export type NewImage = Omit<GeneratedImage, "id" | "url" | "sizeBytes" | "batch"> & { blob: Blob };
 
 /**
  * Each image's blob: URL is made when it is added and revoked when it leaves the strip (past HISTORY_LIMIT) or the
@@ -15,11 +15,16 @@ export function useHistory() {
   const urls = useRef(new Map<number, string>());
   const nextId = useRef(1);
 
-  const add = useCallback(({ blob, ...rest }: NewImage) => {
-    const id = nextId.current++;
-    const url = URL.createObjectURL(blob);
-    urls.current.set(id, url);
-    dispatch({ type: "add", image: { ...rest, id, url, sizeBytes: blob.size } });
+  /** One request's images, in seed order: each gets its entry (and blob: URL); the first is shown. */
+  const add = useCallback((images: readonly NewImage[]) => {
+    const batch = nextId.current;
+    const entries = images.map(({ blob, ...rest }) => {
+      const id = nextId.current++;
+      const url = URL.createObjectURL(blob);
+      urls.current.set(id, url);
+      return { ...rest, id, url, sizeBytes: blob.size, batch };
+    });
+    dispatch({ type: "addBatch", images: entries });
   }, []);
 
   const select = useCallback((id: number) => dispatch({ type: "select", id }), []);
@@ -42,5 +47,5 @@ export function useHistory() {
   }, []);
 
   const current = state.images.find((image) => image.id === state.currentId) ?? null;
-  return { images: state.images, currentId: state.currentId, current, add, select };
+  return { images: state.images, currentId: state.currentId, current, batch: batchOf(state), add, select };
 }

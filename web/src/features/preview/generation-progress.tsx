@@ -23,6 +23,8 @@ export function GenerationProgress({ live }: { live: ActiveGeneration }) {
   let detail = "";
   let value: number | null = null;
   let max = 100;
+  // A request for several images: which one runs, and a bar over all of their steps.
+  let image = "";
   switch (live.phase) {
     case "sending":
       status = "Sending the request…";
@@ -36,6 +38,12 @@ export function GenerationProgress({ live }: { live: ActiveGeneration }) {
         // Radix refuses a value above max; the worker never sends one, a future scheduler might.
         value = Math.min(Math.max(0, live.step), live.steps);
         status = `Step ${value} of ${live.steps}`;
+        if (live.imageCount > 1) {
+          const index = Math.min(Math.max(0, live.imageIndex), live.imageCount - 1);
+          image = `Image ${index + 1} of ${live.imageCount}`;
+          value += index * live.steps;
+          max = live.steps * live.imageCount;
+        }
       } else {
         status = "Starting…";
       }
@@ -45,8 +53,15 @@ export function GenerationProgress({ live }: { live: ActiveGeneration }) {
   return (
     <div data-testid="progress-panel" data-phase={live.phase} className="space-y-2">
       <div className="flex items-baseline justify-between gap-3 text-sm">
-        <span data-testid="progress-status" className="font-medium tabular-nums">
-          {status}
+        <span className="flex gap-3">
+          {image && (
+            <span data-testid="progress-image" className="font-medium tabular-nums">
+              {image}
+            </span>
+          )}
+          <span data-testid="progress-status" className="font-medium tabular-nums">
+            {status}
+          </span>
         </span>
         {detail && (
           <span data-testid="progress-eta" className="text-muted-foreground tabular-nums">
@@ -58,7 +73,7 @@ export function GenerationProgress({ live }: { live: ActiveGeneration }) {
         value={value}
         max={max}
         aria-label="Generation progress"
-        getValueLabel={(current, total) => `Step ${current} of ${total}`}
+        getValueLabel={(current, total) => (image ? `${image}, ${status.toLowerCase()}` : `Step ${current} of ${total}`)}
       />
     </div>
   );

@@ -5,6 +5,7 @@ import { Download, RotateCcw } from "lucide-react";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import type { GeneratedImage } from "@/features/history/history-reducer";
+import { CopyParametersButton } from "./copy-parameters-button";
 
 export function seconds(ms: number) {
   return `${(ms / 1000).toFixed(1)} s`;
@@ -39,6 +40,11 @@ export function ImageDetails({ image, onReuseSeed }: { image: GeneratedImage; on
         <dd data-testid="used-size">
           {info.width ?? "?"} × {info.height ?? "?"}
         </dd>
+        <dt className="text-muted-foreground">Sampler</dt>
+        <dd data-testid="used-sampler">
+          {info.sampler ?? "?"}
+          {info.scheduleType ? ` · ${info.scheduleType}` : ""}
+        </dd>
         <dt className="text-muted-foreground">Steps · guidance</dt>
         <dd>
           {info.steps ?? "?"} · {info.guidanceScale ?? "?"}
@@ -54,13 +60,16 @@ export function ImageDetails({ image, onReuseSeed }: { image: GeneratedImage; on
           {info.demoModel && <Badge variant="warning">demo</Badge>}
         </dd>
       </dl>
-      <Button asChild variant="secondary">
-        {/* The api's name for the file (the done event's filename, as its Content-Disposition); none: the browser's. */}
-        <a href={image.url} download={info.filename ?? ""} data-testid="download">
-          <Download aria-hidden="true" />
-          Download
-        </a>
-      </Button>
+      <div className="flex flex-col gap-2">
+        <Button asChild variant="secondary">
+          {/* The api's name for the file (the done event's filename, as its Content-Disposition); none: the browser's. */}
+          <a href={image.url} download={info.filename ?? ""} data-testid="download">
+            <Download aria-hidden="true" />
+            Download
+          </a>
+        </Button>
+        {info.infotext && <CopyParametersButton key={image.id} infotext={info.infotext} />}
+      </div>
     </div>
   );
 }

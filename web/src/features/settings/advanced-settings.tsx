@@ -8,26 +8,37 @@ import { Button } from "@/components/ui/button";
 import { Collapsible, CollapsibleContent, CollapsibleTrigger } from "@/components/ui/collapsible";
 import { Skeleton } from "@/components/ui/skeleton";
 import type { FormValues } from "@/features/generate/form-values";
+import { SamplerFields } from "./sampler-fields";
 import { SeedField } from "./seed-field";
 import { SizeFields } from "./size-fields";
+import type { SamplersState } from "./use-samplers";
 
 // The guidance slider moves in half steps; the number input takes any value the api allows.
 const GUIDANCE_SLIDER_STEP = 0.5;
 
+/** What the worker and the api say about the model: its own sampler, the samplers, the most images a request. */
+export interface ModelChoices extends SamplersState {
+  defaultSampler: string;
+  maxCount: number;
+}
+
 interface AdvancedSettingsProps {
   values: FormValues;
   onChange: (patch: Partial<FormValues>) => void;
-  /** False until GET /ready has told the worker's defaults: its fields would show numbers no model uses. */
-  loaded: boolean;
+  /** Null until GET /ready has told the worker's defaults: its fields would show numbers no model uses. */
+  model: ModelChoices | null;
   open: boolean;
   onOpenChange: (open: boolean) => void;
 }
 
-function Summary({ values }: { values: FormValues }) {
+function Summary({ values, model }: { values: FormValues; model: ModelChoices }) {
+  const count = Number(values.count);
   return (
     <>
-      {values.width || "?"} × {values.height || "?"} · {values.steps || "default"} steps · guidance{" "}
-      {values.guidanceScale || "default"} · seed {values.seedMode === "fixed" ? values.seed || "?" : "random"}
+      {values.width || "?"} × {values.height || "?"} · {values.sampler || model.defaultSampler} ·{" "}
+      {values.steps || "default"} steps · guidance {values.guidanceScale || "default"} · seed{" "}
+      {values.seedMode === "fixed" ? values.seed || "?" : "random"}
+      {count > 1 ? ` · ${count} images` : ""}
     </>
   );
 }
@@ -49,23 +60,31 @@ function SettingsSkeleton() {
   );
 }
 
-export function AdvancedSettings({ values, onChange, loaded, open, onOpenChange }: AdvancedSettingsProps) {
+export function AdvancedSettings({ values, onChange, model, open, onOpenChange }: AdvancedSettingsProps) {
   const { steps, guidanceScale } = LIMITS;
+  const maxCount = model ? Math.min(model.maxCount, LIMITS.count.max) : 1;
   return (
     <Collapsible open={open} onOpenChange={onOpenChange} className="rounded-lg border">
       <CollapsibleTrigger asChild>
         <Button type="button" variant="ghost" className="w-full justify-between rounded-lg px-4">
           <span>Advanced</span>
           <span className="flex items-center gap-2 text-xs font-normal text-muted-foreground">
-            {loaded ? <Summary values={values} /> : "Connecting to the worker…"}
+            {model ? <Summary values={values} model={model} /> : "Connecting to the worker…"}
             <ChevronDown aria-hidden="true" className={open ? "rotate-180 transition-transform" : "transition-transform"} />
           </span>
         </Button>
       </CollapsibleTrigger>
       <CollapsibleContent className="space-y-5 px-4 pb-4 pt-2">
-        {loaded ? (
+        {model ? (
           <>
             <SizeFields values={values} onChange={onChange} />
+            <SamplerFields
+              values={values}
+              onChange={onChange}
+              samplers={model.samplers}
+              samplersFailed={model.failed}
+              defaultSampler={model.defaultSampler}
+            />
             <SliderNumberField
               id="steps"
               name="steps"
@@ -90,6 +109,19 @@ export function AdvancedSettings({ values, onChange, loaded, open, onOpenChange 
               hint={`How closely to follow the prompt, ${guidanceScale.min} to ${guidanceScale.max}.`}
             />
             <SeedField values={values} onChange={onChange} />
+            {maxCount > 1 && (
+              <SliderNumberField
+                id="count"
+                name="count"
+                label="Images"
+                value={values.count}
+                onChange={(value) => onChange({ count: value })}
+                min={LIMITS.count.min}
+                max={maxCount}
+                step={1}
+                hint={`How many images, ${LIMITS.count.min} to ${maxCount}, with seeds seed, seed+1, …`}
+              />
+            )}
           </>
         ) : (
           <SettingsSkeleton />

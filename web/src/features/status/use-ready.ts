@@ -37,5 +37,7 @@ export function useReady(target: ApiTarget) {
   else ready = { state: "checking" };
   // react-query keeps the last answer's data through later failures: the defaults stay known once told.
   const defaults: ModelDefaults | undefined = query.data?.defaults;
-  return { ready, defaults, recheck };
+  /** The most images one request may ask for on every serving worker. */
+  const maxCount: number | undefined = query.data?.maxCount;
+  return { ready, defaults, maxCount, recheck };
 }
