@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -176,6 +176,28 @@ class WorkerClient:
             self._images.GenerateImageStream(request, timeout=self.generate_timeout, metadata=grpc_metadata())
         )
         return call
+
+    async def list_models(self) -> generator_pb2.ModelList:
+        """The model library of a serving worker (the workers behind one gateway share one library)."""
+        listed: generator_pb2.ModelList = await self._images.ListModels(
+            generator_pb2.ListModelsRequest(), timeout=self.ready_timeout, metadata=grpc_metadata()
+        )
+        return listed
+
+    async def on_every_worker(
+        # Quoted: the async stub class exists only in the generated .pyi.
+        self,
+        call: "Callable[[generator_pb2_grpc.ImageServiceAsyncStub], Awaitable[generator_pb2.ModelList]]",
+    ) -> generator_pb2.ModelList:
+        """Run a library change on every serving worker (so they agree); the first worker's answer.
+
+        Raises the first worker's gRPC error, and WorkerUnreachable when none serves.
+        """
+        serving = [w.address for w in await self.check_workers() if w.info is not None]
+        if not serving:
+            raise WorkerUnreachable(grpc.StatusCode.UNAVAILABLE, "no worker is serving", workers=0)
+        answers = await asyncio.gather(*(call(self._probes[address].images) for address in serving))
+        return answers[0]
 
     async def check_workers(self) -> list[WorkerHealth]:
         """Every worker's health (and model info when SERVING), all asked at once, within the ready timeout.

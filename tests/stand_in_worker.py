@@ -11,12 +11,26 @@ from grpc_health.v1 import health, health_pb2
 
 from worker.encode import Encoder
 from worker.engine import Engine, RunFn
-from worker.model_loader import Defaults, LoadedModel
+from worker.model_library import ModelEntry, ModelLibrary
+from worker.model_loader import Defaults
 from worker.params import GenerationParams
 from worker.server import build_server, set_health
 from worker.servicer import WorkerState
 from worker.settings import WorkerSettings
 from worker.text_to_image import Pixels, StepHook
+
+
+class FixedModels:
+    """The stand-in's one model in memory, with fixed defaults."""
+
+    def __init__(self, defaults: Defaults) -> None:
+        self.defaults = defaults
+
+    def defaults_of(self, entry: ModelEntry) -> Defaults:
+        return self.defaults
+
+    def loaded_names(self) -> set[str]:
+        return {"stand-in"}
 
 
 def black_images(batch: list[GenerationParams], on_step: StepHook) -> list[Pixels]:
@@ -32,7 +46,10 @@ def stand_in_worker(settings: WorkerSettings, run: RunFn = black_images, worker_
     engine = Engine(run, capacity=4)
     engine.start()
     # No pipeline: the stand-in run function never touches it; 64x64 in 2 steps are the defaults it reports.
-    state.model = LoadedModel(None, "stand-in", True, torch.device("cpu"), torch.float32, Defaults(64, 64, 2, 7.0))  # type: ignore[arg-type]
+    stand_in = ModelEntry("stand-in", None, "demo")
+    state.library = ModelLibrary(Path("/nonexistent"), stand_in, hashes=False)
+    state.models = FixedModels(Defaults(64, 64, 2, 7.0))
+    state.device, state.dtype = "cpu", "float32"
     state.engine = engine
     health_servicer = health.HealthServicer()
     set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)

@@ -1,7 +1,7 @@
 """Chooses and loads the pipeline: a diffusers folder, a single .safetensors checkpoint, or the demo model."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -87,11 +87,23 @@ def resolve_model_path(settings: WorkerSettings) -> Path | None:
 
 def load_model(settings: WorkerSettings) -> LoadedModel:
     """Load the configured model onto its device; raises CheckpointError with one clear line when it cannot."""
+    return load_model_at(settings, resolve_model_path(settings))
+
+
+def model_name(path: Path | None) -> str:
+    """The name a model goes by when it is not in the library: the file's stem, the folder's name, or the demo's."""
+    if path is None:
+        return DEMO_MODEL_NAME
+    return path.name if path.is_dir() else path.stem
+
+
+def load_model_at(settings: WorkerSettings, path: Path | None, name: str | None = None) -> LoadedModel:
+    """Load the model at path (None: the demo model) as `name`; raises CheckpointError with one clear line."""
     device = choose_device(settings.device)
     dtype = choose_dtype(settings.dtype, device)
-    path = resolve_model_path(settings)
     try:
-        return _load(settings, path, device, dtype)
+        model = _load(settings, path, device, dtype)
+        return replace(model, name=name) if name else model
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         if isinstance(exc, CheckpointError):
             raise
@@ -108,14 +120,14 @@ def _load(settings: WorkerSettings, path: Path | None, device: torch.device, dty
     elif path.is_dir():
         check_sdxl_folder(path)
         pipeline = StableDiffusionXLPipeline.from_pretrained(path, local_files_only=True, dtype=dtype)
-        name, is_demo, steps = path.name, False, SDXL_DEFAULT_STEPS
+        name, is_demo, steps = model_name(path), False, SDXL_DEFAULT_STEPS
     else:
         check_sdxl_checkpoint(path)
         # The component configs ship in the repo, so a single file loads with no hub access.
         pipeline = StableDiffusionXLPipeline.from_single_file(
             path, config=str(BUNDLED_SDXL_CONFIG_DIR), local_files_only=True, dtype=dtype
         )
-        name, is_demo, steps = path.name, False, SDXL_DEFAULT_STEPS
+        name, is_demo, steps = model_name(path), False, SDXL_DEFAULT_STEPS
     pipeline = pipeline.to(device)
     pipeline.set_progress_bar_config(disable=True)
     applied = apply_speedups(pipeline, settings, device, dtype)

@@ -33,6 +33,8 @@ class GenerationParams:
     # Which of the request's images this is (its seed is the request's + image_index), and how many there are.
     image_index: int = 0
     image_count: int = 1
+    # The model's name in the library (worker/model_library.py); the servicer sets it.
+    model: str = ""
 
 
 def _check(refusal: str | None) -> None:

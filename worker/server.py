@@ -18,14 +18,16 @@ from pydantic import ValidationError
 from pythonjsonlogger.json import JsonFormatter
 
 from worker.checkpoint import CheckpointError
+from worker.demo_model import DEMO_MODEL_NAME
 from worker.encode import Encoder
 from worker.engine import Engine
-from worker.model_hash import model_hash
-from worker.model_loader import LoadedModel, load_model
+from worker.errors import InvalidRequest
+from worker.model_library import ModelEntry, ModelLibrary
+from worker.model_loader import LoadedModel, model_name, resolve_model_path
 from worker.params import GenerationParams
+from worker.resident_models import ResidentModels
 from worker.servicer import ImageServicer, WorkerState
-from worker.settings import WorkerSettings, describe_invalid_settings, worker_name
-from worker.text_to_image import TextToImage
+from worker.settings import WorkerSettings, describe_invalid_settings, library_dir, worker_name
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,25 @@ def set_health(servicer: health.HealthServicer, status: int) -> None:
         servicer.set(name, status)
 
 
+def default_entry(settings: WorkerSettings) -> ModelEntry:
+    """The model requests get without `model`: PY_MODEL_PATH's (by its library name when it is in the library)."""
+    path = resolve_model_path(settings)
+    if path is None:
+        return ModelEntry(DEMO_MODEL_NAME, None, "demo")
+    root = library_dir(settings).resolve()
+    resolved = path.resolve()
+    if resolved.is_relative_to(root):
+        relative = resolved.relative_to(root)
+        name = relative.as_posix() if resolved.is_dir() else relative.with_suffix("").as_posix()
+    else:
+        name = model_name(path)
+    return ModelEntry(name, path, "folder" if path.is_dir() else "file")
+
+
 def _warm_up(model: LoadedModel, engine: Engine) -> None:
     """One short generation through the engine, so the first real request pays no first-run costs."""
     d = model.defaults
-    params = GenerationParams("warm-up", "", d.width, d.height, min(2, d.steps), d.guidance_scale, 0)
+    params = GenerationParams("warm-up", "", d.width, d.height, min(2, d.steps), d.guidance_scale, 0, model=model.name)
     started = time.perf_counter()
     engine.submit(params).result()
     log.info("warm-up generation took %.2fs", time.perf_counter() - started)
@@ -126,30 +143,31 @@ def serve(settings: WorkerSettings) -> int:
     signal.signal(signal.SIGINT, on_signal)
 
     try:
-        model = load_model(settings)
-    except CheckpointError as exc:
+        library = ModelLibrary(library_dir(settings), default_entry(settings))
+        models = ResidentModels(settings, library, settings.max_loaded_models, settings.prompt_cache_size)
+        model = models.load(library.default)
+    except (CheckpointError, InvalidRequest) as exc:
         log.error("cannot load the model: %s", exc)
         server.stop(0)
         return 1
-    text_to_image = TextToImage(model.pipeline, settings.prompt_cache_size)
+    log.info("model library %s: %d models", library.root, len(library.entries()))
     engine = Engine(
-        text_to_image.generate,
+        models.generate,
         settings.queue_size,
         preview_every=settings.preview_every_steps,
         max_batch=settings.max_batch,
         batch_wait=settings.batch_wait_ms / 1000,
-        key=text_to_image.batch_key,
+        key=models.batch_key,
     )
     engine.start()
     if settings.warmup and not stop.is_set():
         _warm_up(model, engine)
-    if settings.image_metadata and model.path is not None:
-        # Hashing a 6.9 GB checkpoint takes seconds: once here (and cached on disk), never on a request's path.
-        state.model_hash = model_hash(model.path)
-    state.model, state.engine = model, engine
+    state.device, state.dtype = str(model.device), str(model.dtype).removeprefix("torch.")
+    state.library, state.models, state.engine = library, models, engine
+    del model  # the resident models own it: a switch must be able to free it
     if not stop.is_set():
         set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
-        log.info("SERVING %s on %s", model.name, address)
+        log.info("SERVING %s on %s", library.default.name, address)
 
     stop.wait()
     return _drain(settings, state, engine, health_servicer, server)

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any, NoReturn, TypeVar, cast
+from typing import Any, NoReturn, Protocol, TypeVar, cast
 
 import grpc
 from genproto import generator_pb2, generator_pb2_grpc, limits, reasons
@@ -18,7 +18,8 @@ from worker.encode import EXTENSIONS, MIME_TYPES, PREVIEW_MIME_TYPE, Encoder, en
 from worker.engine import Engine, GenerationResult, Job, JobEvent, Queued, Started, Step
 from worker.errors import Draining, InvalidRequest, NotReady, OutOfMemory, WorkerError
 from worker.infotext import infotext, service_version
-from worker.model_loader import LoadedModel
+from worker.model_library import ModelEntry, ModelLibrary
+from worker.model_loader import Defaults
 from worker.params import GenerationParams, images, resolve_params, sampler_name
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,20 @@ def grpc_errors(handler: Handler) -> Handler:
     return cast(Handler, unary)
 
 
+class Models(Protocol):
+    """What the handlers ask of the models in memory (worker/resident_models.py)."""
+
+    def defaults_of(self, entry: ModelEntry) -> Defaults:
+        """The values a request for this model gets when it leaves them unset."""
+        ...
+
+    def loaded_names(self) -> set[str]:
+        """The models in memory now."""
+        ...
+
+
 class WorkerState:
-    """What the handlers share: the loaded model and the engine once ready, and whether the worker drains."""
+    """What the handlers share: the library, the models and the engine once ready, and whether the worker drains."""
 
     def __init__(
         self, encoder: Encoder, worker_id: str, *, max_count: int = limits.MAX_COUNT, image_metadata: bool = True
@@ -86,25 +99,49 @@ class WorkerState:
         self.max_count = max_count
         # Whether each image carries its generation parameters (WORKER_IMAGE_METADATA).
         self.image_metadata = image_metadata
-        self.model: LoadedModel | None = None
-        # The loaded checkpoint's A1111 hash (set once at load, never computed on a request's path).
-        self.model_hash: str | None = None
+        self.library: ModelLibrary | None = None
+        self.models: Models | None = None
         self.engine: Engine | None = None
+        # Where the models run, as GetModelInfo says it ("cpu", "float32").
+        self.device = ""
+        self.dtype = ""
         self.draining = threading.Event()
 
-    def infotext(self, model: LoadedModel, params: GenerationParams) -> str:
+    def infotext(self, entry: ModelEntry, params: GenerationParams) -> str:
         """A1111's generation parameters for an image, as written inside its file."""
+        assert self.library is not None
         # A reader (A1111's png-info, sd-parsers) needs a sampler name even for a model scheduler of no A1111 kind.
         named = replace(params, sampler=sampler_name(params))
-        return infotext(named, model_name=model.name, model_hash=self.model_hash, version=service_version())
+        model_hash = self.library.hash_of(entry)
+        return infotext(named, model_name=entry.name, model_hash=model_hash, version=service_version())
 
-    def ready(self) -> tuple[LoadedModel, Engine]:
-        """The model and engine, or NotReady while loading, warming up or draining."""
+    def ready(self) -> tuple[ModelLibrary, Models, Engine]:
+        """The library, the models and the engine, or NotReady while loading, warming up or draining."""
         if self.draining.is_set():
             raise Draining("the worker is shutting down and takes no new requests")
-        if self.model is None or self.engine is None:
+        if self.library is None or self.models is None or self.engine is None:
             raise NotReady("the worker is still loading its model; retry in a few seconds")
-        return self.model, self.engine
+        return self.library, self.models, self.engine
+
+    def model_list(self) -> generator_pb2.ModelList:
+        """The library as ListModels answers it."""
+        library, models, _ = self.ready()
+        loaded, default = models.loaded_names(), library.default.name
+        listed = []
+        for entry in library.entries():
+            short = library.hash_of(entry) or ""
+            listed.append(
+                generator_pb2.LibraryModel(
+                    name=entry.name,
+                    title=f"{entry.name} [{short}]" if short else entry.name,
+                    hash=short,
+                    kind=entry.kind,
+                    loaded=entry.name in loaded,
+                    is_default=entry.name == default,
+                    demo=entry.is_demo,
+                )
+            )
+        return generator_pb2.ModelList(models=listed)
 
 
 class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
@@ -115,10 +152,11 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
 
     def _submit(
         self, request: generator_pb2.GenerateImageRequest, context: grpc.ServicerContext, *, stream: bool
-    ) -> tuple[LoadedModel, list[Job]]:
+    ) -> tuple[ModelEntry, list[Job]]:
         """Check and enqueue one job per image; they are cancelled as soon as the RPC ends other than by success."""
-        model, engine = self._state.ready()
-        params = resolve_params(request, model.defaults, self._state.max_count)
+        library, models, engine = self._state.ready()
+        model = self._model(library, request)
+        params = replace(resolve_params(request, models.defaults_of(model), self._state.max_count), model=model.name)
         if not stream and params.image_count > 1:
             raise InvalidRequest(limits.needs_stream("count", params.image_count, "GenerateImageStream"))
         remaining = context.time_remaining()
@@ -136,8 +174,20 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
         context.add_callback(cancel_the_rest)
         return model, jobs
 
+    @staticmethod
+    def _model(library: ModelLibrary, request: generator_pb2.GenerateImageRequest) -> ModelEntry:
+        """The model a request names, looked up among the scanned names only (never opened as a path)."""
+        if not request.HasField("model"):
+            return library.default
+        if len(request.model) > limits.MAX_NAME_CHARS:
+            raise InvalidRequest(limits.too_long("model", limits.MAX_NAME_CHARS, len(request.model)))
+        entry = library.get(request.model)
+        if entry is None:
+            raise InvalidRequest(limits.not_listed("model", request.model, "ListModels"))
+        return entry
+
     def _response(
-        self, model: LoadedModel, params: GenerationParams, result: GenerationResult
+        self, model: ModelEntry, params: GenerationParams, result: GenerationResult
     ) -> generator_pb2.GenerateImageResponse:
         """Encode the pixels here, on the handler's thread, never on the engine thread."""
         text = self._state.infotext(model, params) if self._state.image_metadata else ""
@@ -186,23 +236,52 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
     def GetModelInfo(
         self, request: generator_pb2.GetModelInfoRequest, context: grpc.ServicerContext
     ) -> generator_pb2.ModelInfo:
-        """Describe the loaded model and its defaults."""
-        model, engine = self._state.ready()
+        """Describe the default model and its defaults."""
+        library, models, engine = self._state.ready()
+        model = library.default
+        defaults = models.defaults_of(model)
         return generator_pb2.ModelInfo(
             model_name=model.name,
             demo_model=model.is_demo,
-            device=str(model.device),
-            dtype=str(model.dtype).removeprefix("torch."),
-            default_width=model.defaults.width,
-            default_height=model.defaults.height,
-            default_steps=model.defaults.steps,
-            default_guidance_scale=model.defaults.guidance_scale,
+            device=self._state.device,
+            dtype=self._state.dtype,
+            default_width=defaults.width,
+            default_height=defaults.height,
+            default_steps=defaults.steps,
+            default_guidance_scale=defaults.guidance_scale,
             queue_capacity=engine.capacity,
             queue_length=engine.queue_length,
             worker_id=self._state.worker_id,
-            default_sampler=model.defaults.sampler or "",
+            default_sampler=defaults.sampler or "",
             max_count=self._state.max_count,
         )
+
+    @grpc_errors
+    def ListModels(
+        self, request: generator_pb2.ListModelsRequest, context: grpc.ServicerContext
+    ) -> generator_pb2.ModelList:
+        """The model library as scanned."""
+        return self._state.model_list()
+
+    @grpc_errors
+    def RefreshModels(
+        self, request: generator_pb2.ListModelsRequest, context: grpc.ServicerContext
+    ) -> generator_pb2.ModelList:
+        """Scan the library again and answer the new list."""
+        library, _, _ = self._state.ready()
+        library.refresh()
+        return self._state.model_list()
+
+    @grpc_errors
+    def SetDefaultModel(
+        self, request: generator_pb2.SetDefaultModelRequest, context: grpc.ServicerContext
+    ) -> generator_pb2.ModelList:
+        """Make a listed model the default for requests without `model`."""
+        library, _, _ = self._state.ready()
+        if library.set_default(request.name) is None:
+            raise InvalidRequest(limits.not_listed("name", request.name, "ListModels"))
+        log.info("default model is now %s", request.name)
+        return self._state.model_list()
 
 
 def _event_message(event: JobEvent, params: GenerationParams) -> generator_pb2.GenerateImageEvent:

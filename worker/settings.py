@@ -26,6 +26,15 @@ class WorkerSettings(BaseSettings):
     model_mount_path: Path = Field(
         Path("/models"), alias="MODEL_MOUNT_PATH", description="Second place a relative PY_MODEL_PATH is looked up."
     )
+    models_dir: Path | None = Field(
+        None,
+        alias="WORKER_MODELS_DIR",
+        description="The model library (checkpoints, diffusers folders, loras/); unset: MODEL_MOUNT_PATH where it "
+        "exists (compose, Kubernetes), else the repo's models/.",
+    )
+    max_loaded_models: int = Field(
+        1, ge=1, le=16, alias="WORKER_MAX_LOADED_MODELS", description="Models kept in memory (most recently used)."
+    )
     device: str = Field("auto", alias="WORKER_DEVICE", description="auto (CUDA when present), cpu, cuda or cuda:N.")
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
         "auto", alias="WORKER_DTYPE", description="auto: float16 on CUDA, float32 on CPU."
@@ -128,6 +137,13 @@ class WorkerSettings(BaseSettings):
             if path is not None and not path.is_file():
                 raise ValueError(f"{path}: no such file")
         return self
+
+
+def library_dir(settings: WorkerSettings) -> Path:
+    """Where the model library is: WORKER_MODELS_DIR, else the mounted models (containers), else models/."""
+    if settings.models_dir is not None:
+        return settings.models_dir
+    return settings.model_mount_path if settings.model_mount_path.is_dir() else REPO_ROOT / "models"
 
 
 def worker_name(settings: WorkerSettings) -> str:

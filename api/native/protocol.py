@@ -116,6 +116,14 @@ class GenerateImageRequest(BaseModel):
         "gives. More than 1 only on /generateimage/stream. Unset: 1.",
     )
 
+    model: str | None = Field(
+        default=None,
+        strict=True,
+        min_length=1,
+        max_length=limits.MAX_NAME_CHARS,
+        description="The model by its name in GET /models (never a path). Unset: the worker's default model.",
+    )
+
     @field_validator("sampler")
     @classmethod
     def _known_sampler(cls, value: str | None) -> str | None:
@@ -346,3 +354,23 @@ class SamplerInfo(BaseModel):
     aliases: list[str]
     options: dict[str, str]
     scheduleTypes: list[str]  # the wire name
+
+
+class LibraryModel(BaseModel):
+    """One model of the library, as GET /models lists it."""
+
+    name: str = Field(description="The name requests use: the file's stem or the folder's name (\"sub/name\").")
+    title: str = Field(description="A1111's title: `name [hash]` (the name alone while the hash is computed).")
+    hash: str | None = Field(description="A1111's short hash (sha256[:10]); null until computed, and for folders.")
+    kind: Literal["file", "folder", "demo"]
+    loaded: bool = Field(description="In memory now.")
+    default: bool = Field(description="What requests without `model` get.")
+    demo: bool = Field(description="The built-in demo model.")
+
+
+class SetDefaultModel(BaseModel):
+    """PUT /models/default's body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(strict=True, min_length=1, max_length=limits.MAX_NAME_CHARS, description="A name of GET /models.")

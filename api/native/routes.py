@@ -5,7 +5,7 @@ from typing import Any, Final
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from genproto import limits, samplers
+from genproto import generator_pb2, limits, samplers
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 
@@ -16,10 +16,12 @@ from api.native.protocol import (
     GenerateImageRequest,
     GenerateOneImageRequest,
     HealthResponse,
+    LibraryModel,
     ReadyResponse,
     SamplerInfo,
+    SetDefaultModel,
 )
-from api.native.serving import image_headers, ready_response, to_proto
+from api.native.serving import image_headers, library_models, ready_response, to_proto
 from api.native.stream import open_stream
 from api.openapi_docs import component_ref, error_responses
 from api.problems import ErrorResponse
@@ -135,6 +137,42 @@ async def list_samplers() -> list[SamplerInfo]:
         )
         for s in samplers.SAMPLERS
     ]
+
+
+@router.get(
+    "/models",
+    response_model=list[LibraryModel],
+    summary="The model library",
+    responses=error_responses(401, 500, 503),
+)
+async def list_models(worker: Worker) -> list[LibraryModel]:
+    """Every model a request may name (`model`): the library's checkpoints and folders, and the demo model."""
+    return library_models(await worker.list_models())
+
+
+@router.post(
+    "/models/refresh",
+    response_model=list[LibraryModel],
+    summary="Scan the model library again",
+    responses=error_responses(401, 500, 503),
+)
+async def refresh_models(worker: Worker) -> list[LibraryModel]:
+    """Every worker scans its library again (files added or removed); the new list."""
+    request = generator_pb2.ListModelsRequest()
+    return library_models(await worker.on_every_worker(lambda stub: stub.RefreshModels(request, timeout=60)))
+
+
+@router.put(
+    "/models/default",
+    response_model=list[LibraryModel],
+    summary="Choose the default model",
+    dependencies=[Depends(require_json)],
+    responses=error_responses(400, 401, 415, 422, 500, 503),
+)
+async def set_default_model(body: SetDefaultModel, worker: Worker) -> list[LibraryModel]:
+    """The model requests without `model` get, on every worker behind the gateway."""
+    request = generator_pb2.SetDefaultModelRequest(name=body.name)
+    return library_models(await worker.on_every_worker(lambda stub: stub.SetDefaultModel(request, timeout=10)))
 
 
 @router.get(

@@ -12,6 +12,7 @@ from api.errors import ApiError
 from api.native.protocol import (
     Defaults,
     GenerateImageRequest,
+    LibraryModel,
     Queue,
     ReadyResponse,
     StreamDone,
@@ -165,3 +166,19 @@ def done_event(results: list[generator_pb2.GenerateImageResponse]) -> ServerSent
         ],
     )
     return sse_event("done", done)
+
+
+def library_models(listed: generator_pb2.ModelList) -> list[LibraryModel]:
+    """GET /models' answer from a worker's ModelList."""
+    return [
+        LibraryModel(
+            name=m.name,
+            title=m.title,
+            hash=m.hash or None,
+            kind=m.kind if m.kind in ("file", "folder", "demo") else "file",
+            loaded=m.loaded,
+            default=m.is_default,
+            demo=m.demo,
+        )
+        for m in listed.models
+    ]

@@ -8,8 +8,10 @@ messages are unchanged, so a client built from the original two-field proto stil
 newer is appended with new field numbers; `optional` marks values where "unset" must differ from zero.
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -38,6 +40,7 @@ class GenerateImageRequest(_message.Message):
     SAMPLER_FIELD_NUMBER: _builtins.int
     SCHEDULE_TYPE_FIELD_NUMBER: _builtins.int
     COUNT_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
     positive_prompt: _builtins.str
     """What the image should show. Required, not blank."""
     negative_prompt: _builtins.str
@@ -68,6 +71,8 @@ class GenerateImageRequest(_message.Message):
     """How many images, 1 to 8 (the worker may allow fewer): seeds seed, seed+1, ...; each the image a count-1
     request with its seed gives. GenerateImage answers one image: more need GenerateImageStream. Unset: 1.
     """
+    model: _builtins.str
+    """The model, by its name in ListModels (never a path). Unset: the worker's default model."""
     def __init__(
         self,
         *,
@@ -82,10 +87,11 @@ class GenerateImageRequest(_message.Message):
         sampler: _builtins.str | None = ...,
         schedule_type: _builtins.str | None = ...,
         count: _builtins.int | None = ...,
+        model: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_sampler", b"_sampler", "_schedule_type", b"_schedule_type", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "count", b"count", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_model", b"_model", "_sampler", b"_sampler", "_schedule_type", b"_schedule_type", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "count", b"count", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "model", b"model", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_sampler", b"_sampler", "_schedule_type", b"_schedule_type", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "count", b"count", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "negative_prompt", b"negative_prompt", "positive_prompt", b"positive_prompt", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_model", b"_model", "_sampler", b"_sampler", "_schedule_type", b"_schedule_type", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "count", b"count", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "model", b"model", "negative_prompt", b"negative_prompt", "positive_prompt", b"positive_prompt", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__count: _TypeAlias = _typing.Literal["count"]  # noqa: Y015
     _WhichOneofArgType__count: _TypeAlias = _typing.Literal["_count", b"_count"]  # noqa: Y015
@@ -95,6 +101,8 @@ class GenerateImageRequest(_message.Message):
     _WhichOneofArgType__guidance_scale: _TypeAlias = _typing.Literal["_guidance_scale", b"_guidance_scale"]  # noqa: Y015
     _WhichOneofReturnType__height: _TypeAlias = _typing.Literal["height"]  # noqa: Y015
     _WhichOneofArgType__height: _TypeAlias = _typing.Literal["_height", b"_height"]  # noqa: Y015
+    _WhichOneofReturnType__model: _TypeAlias = _typing.Literal["model"]  # noqa: Y015
+    _WhichOneofArgType__model: _TypeAlias = _typing.Literal["_model", b"_model"]  # noqa: Y015
     _WhichOneofReturnType__sampler: _TypeAlias = _typing.Literal["sampler"]  # noqa: Y015
     _WhichOneofArgType__sampler: _TypeAlias = _typing.Literal["_sampler", b"_sampler"]  # noqa: Y015
     _WhichOneofReturnType__schedule_type: _TypeAlias = _typing.Literal["schedule_type"]  # noqa: Y015
@@ -113,6 +121,8 @@ class GenerateImageRequest(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__guidance_scale) -> _WhichOneofReturnType__guidance_scale | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__height) -> _WhichOneofReturnType__height | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__model) -> _WhichOneofReturnType__model | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__sampler) -> _WhichOneofReturnType__sampler | None: ...
     @_typing.overload
@@ -468,3 +478,109 @@ class ModelInfo(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ModelInfo: _TypeAlias = ModelInfo  # noqa: Y015
+
+@_typing.final
+class ListModelsRequest(_message.Message):
+    """Asks for the model library; it has no fields."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListModelsRequest: _TypeAlias = ListModelsRequest  # noqa: Y015
+
+@_typing.final
+class SetDefaultModelRequest(_message.Message):
+    """Names the model that becomes the default."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetDefaultModelRequest: _TypeAlias = SetDefaultModelRequest  # noqa: Y015
+
+@_typing.final
+class LibraryModel(_message.Message):
+    """One model of the library."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    HASH_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    LOADED_FIELD_NUMBER: _builtins.int
+    IS_DEFAULT_FIELD_NUMBER: _builtins.int
+    DEMO_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The name requests use: the file's stem or the folder's name, relative to the library ("sub/name")."""
+    title: _builtins.str
+    """A1111's title: "name [hash]", or the name while the hash is not known yet."""
+    hash: _builtins.str
+    """A1111's short hash (first 10 hex of the file's SHA-256); empty until computed, and for folders."""
+    kind: _builtins.str
+    """"file" (a single .safetensors), "folder" (diffusers) or "demo" (the built-in demo model)."""
+    loaded: _builtins.bool
+    """Whether it is in memory now."""
+    is_default: _builtins.bool
+    """Whether requests without `model` get it."""
+    demo: _builtins.bool
+    """True for the built-in demo model."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        title: _builtins.str = ...,
+        hash: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        loaded: _builtins.bool = ...,
+        is_default: _builtins.bool = ...,
+        demo: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["demo", b"demo", "hash", b"hash", "is_default", b"is_default", "kind", b"kind", "loaded", b"loaded", "name", b"name", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LibraryModel: _TypeAlias = LibraryModel  # noqa: Y015
+
+@_typing.final
+class ModelList(_message.Message):
+    """The model library."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODELS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def models(self) -> _containers.RepeatedCompositeFieldContainer[Global___LibraryModel]: ...
+    def __init__(
+        self,
+        *,
+        models: _abc.Iterable[Global___LibraryModel] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["models", b"models"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModelList: _TypeAlias = ModelList  # noqa: Y015

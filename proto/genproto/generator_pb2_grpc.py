@@ -50,6 +50,21 @@ class ImageServiceStub:
                 request_serializer=genproto_dot_generator__pb2.GenerateImageRequest.SerializeToString,
                 response_deserializer=genproto_dot_generator__pb2.GenerateImageEvent.FromString,
                 _registered_method=True)
+        self.ListModels = channel.unary_unary(
+                '/generator.ImageService/ListModels',
+                request_serializer=genproto_dot_generator__pb2.ListModelsRequest.SerializeToString,
+                response_deserializer=genproto_dot_generator__pb2.ModelList.FromString,
+                _registered_method=True)
+        self.RefreshModels = channel.unary_unary(
+                '/generator.ImageService/RefreshModels',
+                request_serializer=genproto_dot_generator__pb2.ListModelsRequest.SerializeToString,
+                response_deserializer=genproto_dot_generator__pb2.ModelList.FromString,
+                _registered_method=True)
+        self.SetDefaultModel = channel.unary_unary(
+                '/generator.ImageService/SetDefaultModel',
+                request_serializer=genproto_dot_generator__pb2.SetDefaultModelRequest.SerializeToString,
+                response_deserializer=genproto_dot_generator__pb2.ModelList.FromString,
+                _registered_method=True)
 
 
 class ImageServiceServicer:
@@ -84,6 +99,27 @@ class ImageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListModels(self, request, context):
+        """ListModels lists the worker's model library (WORKER_MODELS_DIR, the demo model and PY_MODEL_PATH's model).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefreshModels(self, request, context):
+        """RefreshModels scans the library again (new or removed files) and answers the new list.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetDefaultModel(self, request, context):
+        """SetDefaultModel makes a listed model the one requests without `model` get; INVALID_ARGUMENT if unlisted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ImageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -101,6 +137,21 @@ def add_ImageServiceServicer_to_server(servicer, server):
                     servicer.GenerateImageStream,
                     request_deserializer=genproto_dot_generator__pb2.GenerateImageRequest.FromString,
                     response_serializer=genproto_dot_generator__pb2.GenerateImageEvent.SerializeToString,
+            ),
+            'ListModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModels,
+                    request_deserializer=genproto_dot_generator__pb2.ListModelsRequest.FromString,
+                    response_serializer=genproto_dot_generator__pb2.ModelList.SerializeToString,
+            ),
+            'RefreshModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefreshModels,
+                    request_deserializer=genproto_dot_generator__pb2.ListModelsRequest.FromString,
+                    response_serializer=genproto_dot_generator__pb2.ModelList.SerializeToString,
+            ),
+            'SetDefaultModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDefaultModel,
+                    request_deserializer=genproto_dot_generator__pb2.SetDefaultModelRequest.FromString,
+                    response_serializer=genproto_dot_generator__pb2.ModelList.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -185,6 +236,87 @@ class ImageService:
             '/generator.ImageService/GenerateImageStream',
             genproto_dot_generator__pb2.GenerateImageRequest.SerializeToString,
             genproto_dot_generator__pb2.GenerateImageEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/generator.ImageService/ListModels',
+            genproto_dot_generator__pb2.ListModelsRequest.SerializeToString,
+            genproto_dot_generator__pb2.ModelList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefreshModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/generator.ImageService/RefreshModels',
+            genproto_dot_generator__pb2.ListModelsRequest.SerializeToString,
+            genproto_dot_generator__pb2.ModelList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDefaultModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/generator.ImageService/SetDefaultModel',
+            genproto_dot_generator__pb2.SetDefaultModelRequest.SerializeToString,
+            genproto_dot_generator__pb2.ModelList.FromString,
             options,
             channel_credentials,
             insecure,

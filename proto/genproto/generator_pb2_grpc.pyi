@@ -53,6 +53,12 @@ class ImageServiceStub:
     same status codes as GenerateImage. Cancelling the call stops the job at its next step, or takes it
     out of the queue at once.
     """
+    ListModels: _grpc.UnaryUnaryMultiCallable[_generator_pb2.ListModelsRequest, _generator_pb2.ModelList]
+    """ListModels lists the worker's model library (WORKER_MODELS_DIR, the demo model and PY_MODEL_PATH's model)."""
+    RefreshModels: _grpc.UnaryUnaryMultiCallable[_generator_pb2.ListModelsRequest, _generator_pb2.ModelList]
+    """RefreshModels scans the library again (new or removed files) and answers the new list."""
+    SetDefaultModel: _grpc.UnaryUnaryMultiCallable[_generator_pb2.SetDefaultModelRequest, _generator_pb2.ModelList]
+    """SetDefaultModel makes a listed model the one requests without `model` get; INVALID_ARGUMENT if unlisted."""
 
 @_typing.type_check_only
 class ImageServiceAsyncStub(ImageServiceStub):
@@ -74,6 +80,12 @@ class ImageServiceAsyncStub(ImageServiceStub):
     same status codes as GenerateImage. Cancelling the call stops the job at its next step, or takes it
     out of the queue at once.
     """
+    ListModels: _aio.UnaryUnaryMultiCallable[_generator_pb2.ListModelsRequest, _generator_pb2.ModelList]  # type: ignore[assignment]
+    """ListModels lists the worker's model library (WORKER_MODELS_DIR, the demo model and PY_MODEL_PATH's model)."""
+    RefreshModels: _aio.UnaryUnaryMultiCallable[_generator_pb2.ListModelsRequest, _generator_pb2.ModelList]  # type: ignore[assignment]
+    """RefreshModels scans the library again (new or removed files) and answers the new list."""
+    SetDefaultModel: _aio.UnaryUnaryMultiCallable[_generator_pb2.SetDefaultModelRequest, _generator_pb2.ModelList]  # type: ignore[assignment]
+    """SetDefaultModel makes a listed model the one requests without `model` get; INVALID_ARGUMENT if unlisted."""
 
 class ImageServiceServicer(metaclass=_abc_1.ABCMeta):
     """ImageService turns a text prompt into one image on the worker's preloaded SDXL pipeline."""
@@ -110,5 +122,29 @@ class ImageServiceServicer(metaclass=_abc_1.ABCMeta):
         same status codes as GenerateImage. Cancelling the call stops the job at its next step, or takes it
         out of the queue at once.
         """
+
+    @_abc_1.abstractmethod
+    def ListModels(
+        self,
+        request: _generator_pb2.ListModelsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_generator_pb2.ModelList, _abc.Awaitable[_generator_pb2.ModelList]]:
+        """ListModels lists the worker's model library (WORKER_MODELS_DIR, the demo model and PY_MODEL_PATH's model)."""
+
+    @_abc_1.abstractmethod
+    def RefreshModels(
+        self,
+        request: _generator_pb2.ListModelsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_generator_pb2.ModelList, _abc.Awaitable[_generator_pb2.ModelList]]:
+        """RefreshModels scans the library again (new or removed files) and answers the new list."""
+
+    @_abc_1.abstractmethod
+    def SetDefaultModel(
+        self,
+        request: _generator_pb2.SetDefaultModelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_generator_pb2.ModelList, _abc.Awaitable[_generator_pb2.ModelList]]:
+        """SetDefaultModel makes a listed model the one requests without `model` get; INVALID_ARGUMENT if unlisted."""
 
 def add_ImageServiceServicer_to_server(servicer: ImageServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

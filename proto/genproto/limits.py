@@ -1,5 +1,6 @@
 """Every request limit, and the words that refuse a value: the one copy the api, the worker and the page derive from."""
 
+import json
 import math
 from collections.abc import Iterable
 from typing import Final, Literal
@@ -9,6 +10,8 @@ from typing import Final, Literal
 # api imports it without torch.
 
 MAX_PROMPT_CHARS: Final = 2000
+# A model's or a LoRA's name in the library ("sub/name"); longer is no name the scan could have found.
+MAX_NAME_CHARS: Final = 256
 # SDXL's VAE down-samples 8x; 2048 is the largest side the UNet was asked to handle here.
 MIN_SIDE: Final = 64
 MAX_SIDE: Final = 2048
@@ -70,6 +73,11 @@ def choices(values: Iterable[str]) -> str:
 def not_one_of(field: str, expected: str, shown: str) -> str:
     """A value outside a closed set; `expected` as `choices` words it."""
     return f"{field} must be one of {expected} (got {shown})"
+
+
+def not_listed(field: str, name: str, route: str) -> str:
+    """A model (or LoRA) name the library does not list; never a path that would be opened."""
+    return f"{field} {json.dumps(name)} is not in the model library (see {route})"
 
 
 def needs_stream(field: str, count: int, stream: str) -> str:

@@ -43,6 +43,10 @@ MODEL_INFO = generator_pb2.ModelInfo(
     max_count=8,
 )
 
+LIBRARY_MODEL = generator_pb2.LibraryModel(
+    name="demo-tiny-sdxl", title="demo-tiny-sdxl", kind="demo", loaded=True, is_default=True, demo=True
+)
+
 
 def reply_for(request: generator_pb2.GenerateImageRequest) -> generator_pb2.GenerateImageResponse:
     """What a worker would answer: the requested values, or defaults for unset ones."""
@@ -112,6 +116,24 @@ class FakeImageService(generator_pb2_grpc.ImageServiceServicer):
             context.set_trailing_metadata(self.trailing)
             context.abort(*self.error)
         yield generator_pb2.GenerateImageEvent(result=self._reply(request))
+
+    def ListModels(
+        self, request: generator_pb2.ListModelsRequest, context: grpc.ServicerContext
+    ) -> generator_pb2.ModelList:
+        return generator_pb2.ModelList(models=[LIBRARY_MODEL])
+
+    def RefreshModels(
+        self, request: generator_pb2.ListModelsRequest, context: grpc.ServicerContext
+    ) -> generator_pb2.ModelList:
+        return generator_pb2.ModelList(models=[LIBRARY_MODEL])
+
+    def SetDefaultModel(
+        self, request: generator_pb2.SetDefaultModelRequest, context: grpc.ServicerContext
+    ) -> generator_pb2.ModelList:
+        if request.name != LIBRARY_MODEL.name:
+            context.set_trailing_metadata((("error-reason", "invalid_value"),))
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f'name "{request.name}" is not in the model library')
+        return generator_pb2.ModelList(models=[LIBRARY_MODEL])
 
     def GetModelInfo(
         self, request: generator_pb2.GetModelInfoRequest, context: grpc.ServicerContext

@@ -8,6 +8,7 @@ from genproto import samplers
 from genproto.limits import (
     MAX_COUNT,
     MAX_GUIDANCE,
+    MAX_NAME_CHARS,
     MAX_PROMPT_CHARS,
     MAX_SEED,
     MAX_SIDE,
@@ -61,6 +62,8 @@ VALID: dict[str, st.SearchStrategy[Any]] = {
     # The schedules every sampler takes; the others depend on the sampler (tests/api/test_api_validation.py).
     "scheduleType": st.sampled_from([*samplers.SPACING_SCHEDULES, "automatic"]),
     "count": st.integers(1, MAX_COUNT),
+    # Any name: which ones exist is the worker's library (the fake worker serves every name).
+    "model": st.text(min_size=1, max_size=20).filter(str.strip) | st.just("m" * MAX_NAME_CHARS),
 }
 # And values near its limits, on both sides.
 NEAR_LIMITS: dict[str, st.SearchStrategy[Any]] = {
@@ -75,6 +78,7 @@ NEAR_LIMITS: dict[str, st.SearchStrategy[Any]] = {
     "sampler": st.sampled_from(["Euler b", "", "DPM++", "euler"]),
     "scheduleType": st.sampled_from(["Karras", "Beta", "Polyexponential", ""]),
     "count": around(1, MAX_COUNT),
+    "model": st.sampled_from(["", "m" * (MAX_NAME_CHARS + 1), "sub/name"]),
 }
 
 
@@ -113,6 +117,7 @@ def assert_within_every_limit(request: GenerateImageRequest) -> None:
     assert request.sampler is None or samplers.resolve(request.sampler) is not None
     assert request.schedule_type is None or samplers.resolve_schedule(request.schedule_type) is not None
     assert request.count in (None, 1)
+    assert request.model is None or 1 <= len(request.model) <= MAX_NAME_CHARS
 
 
 def failing_fields(body: dict[str, Any]) -> set[str] | None:

@@ -12,6 +12,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import Case
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.app import create_app
 from api.problems import ErrorCode
@@ -50,4 +51,6 @@ def fake_worker_on_the_apps_port() -> Iterator[None]:
 @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_conforms_to_its_schema(case: Case[Any]) -> None:
     CASES[f"{case.method} {case.path}"] = CASES.get(f"{case.method} {case.path}", 0) + 1
-    case.call_and_validate()
+    # Which model names exist is the worker's library, not the schema: any other name is rightly a 422.
+    state_dependent = [positive_data_acceptance] if case.path == "/models/default" else []
+    case.call_and_validate(excluded_checks=state_dependent)

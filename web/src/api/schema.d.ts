@@ -84,6 +84,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The model library
+         * @description Every model a request may name (`model`): the library's checkpoints and folders, and the demo model.
+         */
+        get: operations["list_models_models_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/default": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Choose the default model
+         * @description The model requests without `model` get, on every worker behind the gateway.
+         */
+        put: operations["set_default_model_models_default_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Scan the model library again
+         * @description Every worker scans its library again (files added or removed); the new list.
+         */
+        post: operations["refresh_models_models_refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ready": {
         parameters: {
             query?: never;
@@ -204,6 +264,11 @@ export interface components {
              */
             height?: number | null;
             /**
+             * Model
+             * @description The model by its name in GET /models (never a path). Unset: the worker's default model.
+             */
+            model?: string | null;
+            /**
              * Negativeprompt
              * @description What the image should not show; null is none.
              * @default
@@ -280,6 +345,11 @@ export interface components {
              */
             height?: number | null;
             /**
+             * Model
+             * @description The model by its name in GET /models (never a path). Unset: the worker's default model.
+             */
+            model?: string | null;
+            /**
              * Negativeprompt
              * @description What the image should not show; null is none.
              * @default
@@ -337,6 +407,47 @@ export interface components {
              * @description The gateway's clock, unix seconds.
              */
             timestamp: number;
+        };
+        /**
+         * LibraryModel
+         * @description One model of the library, as GET /models lists it.
+         */
+        LibraryModel: {
+            /**
+             * Default
+             * @description What requests without `model` get.
+             */
+            default: boolean;
+            /**
+             * Demo
+             * @description The built-in demo model.
+             */
+            demo: boolean;
+            /**
+             * Hash
+             * @description A1111's short hash (sha256[:10]); null until computed, and for folders.
+             */
+            hash: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "file" | "folder" | "demo";
+            /**
+             * Loaded
+             * @description In memory now.
+             */
+            loaded: boolean;
+            /**
+             * Name
+             * @description The name requests use: the file's stem or the folder's name ("sub/name").
+             */
+            name: string;
+            /**
+             * Title
+             * @description A1111's title: `name [hash]` (the name alone while the hash is computed).
+             */
+            title: string;
         };
         /**
          * Queue
@@ -432,6 +543,17 @@ export interface components {
             };
             /** Scheduletypes */
             scheduleTypes: string[];
+        };
+        /**
+         * SetDefaultModel
+         * @description PUT /models/default's body.
+         */
+        SetDefaultModel: {
+            /**
+             * Name
+             * @description A name of GET /models.
+             */
+            name: string;
         };
         /**
          * StreamDone
@@ -928,6 +1050,178 @@ export interface operations {
             };
             /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_models_models_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LibraryModel"][];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (loading, draining or down) or out_of_memory (this size did not fit). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    set_default_model_models_default_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetDefaultModel"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LibraryModel"][];
+                };
+            };
+            /** @description malformed_json: the body is not valid JSON (or not text). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not declared application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_value: a value breaks a limit, or an unknown field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (loading, draining or down) or out_of_memory (this size did not fit). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    refresh_models_models_refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LibraryModel"][];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (loading, draining or down) or out_of_memory (this size did not fit). */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

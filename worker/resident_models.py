@@ -1,0 +1,142 @@
+"""The models in memory: at most WORKER_MAX_LOADED_MODELS, the most recently used kept; engine thread only.
+
+docs/architecture.md, section "The GPU is one serial resource": loading and freeing happen on the engine thread,
+between jobs, so no job ever sees a pipeline change under it. Switching frees the old model before the new one
+loads, so memory holds one model's weights (by default), not two.
+"""
+
+import gc
+import json
+import logging
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import diffusers
+import torch
+from genproto.limits import DEFAULT_GUIDANCE_SCALE
+
+from worker import samplers
+from worker.checkpoint import BUNDLED_SDXL_CONFIG_DIR, CheckpointError, check_sdxl_checkpoint, check_sdxl_folder
+from worker.errors import InvalidRequest
+from worker.model_library import ModelEntry, ModelLibrary
+from worker.model_loader import DEMO_DEFAULT_STEPS, SDXL_DEFAULT_STEPS, Defaults, LoadedModel, load_model_at
+from worker.params import GenerationParams
+from worker.settings import WorkerSettings
+from worker.text_to_image import Pixels, StepHook, TextToImage
+
+log = logging.getLogger(__name__)
+
+
+class ModelUnavailable(InvalidRequest):
+    """The model a request named could not be loaded; the worker keeps serving the others."""
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return content if isinstance(content, dict) else {}
+
+
+def estimate_defaults(folder: Path, steps: int) -> Defaults:
+    """A model's defaults from its configs, without loading it: its native size and its own scheduler's sampler."""
+    unet = _read_json(folder / "unet" / "config.json")
+    vae = _read_json(folder / "vae" / "config.json")
+    scale = 2 ** (len(vae.get("block_out_channels", [0, 0, 0, 0])) - 1)
+    size = int(unet.get("sample_size", 128)) * scale
+    scheduler_config = _read_json(folder / "scheduler" / "scheduler_config.json")
+    cls = getattr(diffusers, str(scheduler_config.get("_class_name", "")), None)
+    sampler = samplers.name_of(cls.from_config(scheduler_config)) if cls is not None else None
+    return Defaults(size, size, steps, DEFAULT_GUIDANCE_SCALE, sampler)
+
+
+class ResidentModels:
+    """Loads models on demand on the engine thread, keeps the most recently used, and runs jobs on them."""
+
+    def __init__(
+        self, settings: WorkerSettings, library: ModelLibrary, max_loaded: int, prompt_cache_size: int
+    ) -> None:
+        self.settings = settings
+        self.library = library
+        self.max_loaded = max_loaded
+        self.prompt_cache_size = prompt_cache_size
+        self._loaded: OrderedDict[str, tuple[LoadedModel, TextToImage]] = OrderedDict()
+        self._lock = threading.Lock()  # for the handlers' reads (loaded_names, defaults_of)
+
+    def loaded_names(self) -> set[str]:
+        """The models in memory now."""
+        with self._lock:
+            return set(self._loaded)
+
+    def defaults_of(self, entry: ModelEntry) -> Defaults:
+        """The values a request for this model gets when it leaves them unset."""
+        with self._lock:
+            resident = self._loaded.get(entry.name)
+        if resident is not None:
+            return resident[0].defaults
+        if entry.kind == "demo":
+            return estimate_defaults(self._demo_folder(), DEMO_DEFAULT_STEPS)
+        folder = entry.path if entry.kind == "folder" and entry.path is not None else BUNDLED_SDXL_CONFIG_DIR
+        return estimate_defaults(folder, SDXL_DEFAULT_STEPS)
+
+    def _demo_folder(self) -> Path:
+        from worker.demo_model import demo_model_dir  # builds it only if missing, which load did already
+
+        return demo_model_dir(self.settings.demo_cache_dir)
+
+    def load(self, entry: ModelEntry) -> LoadedModel:
+        """The model in memory, loading it (and freeing the least recently used beyond the limit) if needed."""
+        with self._lock:
+            resident = self._loaded.get(entry.name)
+            if resident is not None:
+                self._loaded.move_to_end(entry.name)
+                return resident[0]
+        if entry.path is not None:
+            # A file that fails the quick checks must not cost the model in memory its place.
+            try:
+                (check_sdxl_folder if entry.kind == "folder" else check_sdxl_checkpoint)(entry.path)
+            except CheckpointError as error:
+                raise ModelUnavailable(f"model {entry.name!r} could not be loaded: {error}") from None
+        while len(self._loaded) >= self.max_loaded:
+            self._free_oldest()
+        try:
+            model = load_model_at(self.settings, entry.path, entry.name)
+        except CheckpointError as error:
+            raise ModelUnavailable(f"model {entry.name!r} could not be loaded: {error}") from None
+        with self._lock:
+            self._loaded[entry.name] = (model, TextToImage(model.pipeline, self.prompt_cache_size))
+        return model
+
+    def _free_oldest(self) -> None:
+        with self._lock:
+            name, _ = self._loaded.popitem(last=False)
+        # The popped pair was the last reference to its pipeline: collect it now, before the next one loads.
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        log.info("freed %s", name)
+
+    def generate(self, batch: list[GenerationParams], on_step: StepHook) -> list[Pixels]:
+        """Run a batch (one model, engine.batch_key) on its model, loading it first if needed."""
+        name = batch[0].model
+        self.load(self._entry_of(batch[0]))
+        with self._lock:
+            runner = self._loaded[name][1]
+        return runner.generate(batch, on_step)
+
+    def batch_key(self, params: GenerationParams) -> tuple[object, ...]:
+        """Jobs that may share a pipeline call: the same model, and TextToImage's key (size, sampler, chunks)."""
+        with self._lock:
+            runner = next(reversed(self._loaded.values()))[1] if self._loaded else None
+        # SDXL checkpoints share CLIP's tokenizers, so any resident model counts a prompt's chunks alike.
+        inner = runner.batch_key(params) if runner is not None else ()
+        return (params.model, *inner)
+
+    def _entry_of(self, params: GenerationParams) -> ModelEntry:
+        entry = self.library.get(params.model)
+        if entry is None:  # a refresh removed it while the job waited
+            raise ModelUnavailable(f"model {params.model!r} is no longer in the library")
+        return entry
