@@ -184,6 +184,13 @@ class WorkerClient:
         )
         return listed
 
+    async def list_loras(self) -> generator_pb2.LoraList:
+        """The LoRAs of a serving worker's library."""
+        listed: generator_pb2.LoraList = await self._images.ListLoras(
+            generator_pb2.ListModelsRequest(), timeout=self.ready_timeout, metadata=grpc_metadata()
+        )
+        return listed
+
     async def on_every_worker(
         # Quoted: the async stub class exists only in the generated .pyi.
         self,

@@ -13,6 +13,7 @@ from transformers.utils import logging as transformers_logging
 import worker.offline  # noqa: F401  (must run before diffusers is imported)
 from worker import samplers
 from worker.checkpoint import BUNDLED_SDXL_CONFIG_DIR, CheckpointError, check_sdxl_checkpoint, check_sdxl_folder
+from worker.checkpoint_kind import CheckpointKind, inspect_file, inspect_folder
 from worker.demo_model import DEMO_MODEL_NAME, demo_model_dir
 from worker.settings import WorkerSettings
 from worker.speedups import apply_speedups
@@ -112,6 +113,13 @@ def load_model_at(settings: WorkerSettings, path: Path | None, name: str | None 
         raise CheckpointError(f"{path or 'the demo model'}: {first_line}") from exc
 
 
+def _loadable(kind: CheckpointKind) -> CheckpointKind:
+    """The kind, or the one line that says what the checkpoint is when it is not SDXL base as bundled."""
+    if kind.refusal is not None:
+        raise CheckpointError(kind.refusal)
+    return kind
+
+
 def _load(settings: WorkerSettings, path: Path | None, device: torch.device, dtype: torch.dtype) -> LoadedModel:
     if path is None:
         folder = demo_model_dir(settings.demo_cache_dir)
@@ -119,15 +127,23 @@ def _load(settings: WorkerSettings, path: Path | None, device: torch.device, dty
         name, is_demo, steps = DEMO_MODEL_NAME, True, DEMO_DEFAULT_STEPS
     elif path.is_dir():
         check_sdxl_folder(path)
+        kind = _loadable(inspect_folder(path))
         pipeline = StableDiffusionXLPipeline.from_pretrained(path, local_files_only=True, dtype=dtype)
         name, is_demo, steps = model_name(path), False, SDXL_DEFAULT_STEPS
     else:
         check_sdxl_checkpoint(path)
+        kind = _loadable(inspect_file(path))
         # The component configs ship in the repo, so a single file loads with no hub access.
         pipeline = StableDiffusionXLPipeline.from_single_file(
             path, config=str(BUNDLED_SDXL_CONFIG_DIR), local_files_only=True, dtype=dtype
         )
         name, is_demo, steps = model_name(path), False, SDXL_DEFAULT_STEPS
+    if path is not None and kind.scheduler_overrides:
+        # A v-prediction fine-tune denoises wrongly as epsilon: its scheduler (and every sampler built from its
+        # config, worker/samplers.py) must know. Logged, since the file's markers decided it.
+        config = pipeline.scheduler.config
+        pipeline.scheduler = type(pipeline.scheduler).from_config(config, **kind.scheduler_overrides)
+        log.info("%s is %s: scheduler %s", model_name(path), kind.family, kind.scheduler_overrides)
     pipeline = pipeline.to(device)
     pipeline.set_progress_bar_config(disable=True)
     applied = apply_speedups(pipeline, settings, device, dtype)

@@ -102,6 +102,8 @@ class WorkerState:
         self.library: ModelLibrary | None = None
         self.models: Models | None = None
         self.engine: Engine | None = None
+        # The LoRAs of the library, as ListLoras answers them (worker/loras.py once the library is scanned).
+        self.lora_list: Callable[[], generator_pb2.LoraList] = generator_pb2.LoraList
         # Where the models run, as GetModelInfo says it ("cpu", "float32").
         self.device = ""
         self.dtype = ""
@@ -262,6 +264,14 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
     ) -> generator_pb2.ModelList:
         """The model library as scanned."""
         return self._state.model_list()
+
+    @grpc_errors
+    def ListLoras(
+        self, request: generator_pb2.ListModelsRequest, context: grpc.ServicerContext
+    ) -> generator_pb2.LoraList:
+        """The LoRAs of the library's loras/ folder."""
+        self._state.ready()
+        return self._state.lora_list()
 
     @grpc_errors
     def RefreshModels(

@@ -16,6 +16,28 @@ from api.problems import ErrorCode
 Side = Annotated[int | None, Field(strict=True, ge=MIN_SIDE, le=MAX_SIDE, multiple_of=SIDE_STEP)]
 
 
+class LoraWeight(BaseModel):
+    """A LoRA for one request and its weight."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(strict=True, min_length=1, max_length=limits.MAX_NAME_CHARS, description="A name of GET /loras.")
+    weight: float = Field(
+        default=1.0,
+        strict=True,
+        ge=limits.MIN_LORA_WEIGHT,
+        le=limits.MAX_LORA_WEIGHT,
+        allow_inf_nan=False,
+        description="How strongly it applies; 0 is as if it were not there. Unset: 1.",
+    )
+
+    @field_validator("weight", mode="before")
+    @classmethod
+    def _integral_is_a_number(cls, value: Any) -> Any:
+        # JSON has one number type: a weight of 1 is the number 1.0 (strict refuses ints for a float otherwise).
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class GenerateImageRequest(BaseModel):
     """One text-to-image request; unset values are the worker's defaults for its model."""
 
@@ -122,6 +144,11 @@ class GenerateImageRequest(BaseModel):
         min_length=1,
         max_length=limits.MAX_NAME_CHARS,
         description="The model by its name in GET /models (never a path). Unset: the worker's default model.",
+    )
+    loras: list[LoraWeight] | None = Field(
+        default=None,
+        max_length=limits.MAX_LORAS,
+        description="LoRAs for this request only (GET /loras); `<lora:name:weight>` tags in the prompt add to them.",
     )
 
     @field_validator("sampler")
@@ -326,6 +353,7 @@ class StreamDone(StreamEvent):
     sampler: str = Field(description="The sampler that ran, as in X-Sampler.")
     schedule_type: str = Field(description="The schedule type that ran, as in X-Schedule-Type.")
     infotext: str = Field(description="A1111's generation parameters, as written inside the file (empty when off).")
+    loras: list[LoraWeight] = Field(description="The LoRAs applied (the request's and its prompt tags').")
     images: list[StreamImage] = Field(description="Every image of the request in seed order; `image` is the first.")
 
 
@@ -374,3 +402,12 @@ class SetDefaultModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(strict=True, min_length=1, max_length=limits.MAX_NAME_CHARS, description="A name of GET /models.")
+
+
+class LibraryLora(BaseModel):
+    """One LoRA of the library, as GET /loras lists it."""
+
+    name: str = Field(description="The name requests use: its path under loras/ without the suffix.")
+    alias: str = Field(description="A1111's alias: the name it was trained under, else the file's stem.")
+    hash: str | None = Field(description="A1111's short hash; null until computed.")
+    path: str = Field(description="Its path relative to the model library.")

@@ -16,12 +16,13 @@ from api.native.protocol import (
     GenerateImageRequest,
     GenerateOneImageRequest,
     HealthResponse,
+    LibraryLora,
     LibraryModel,
     ReadyResponse,
     SamplerInfo,
     SetDefaultModel,
 )
-from api.native.serving import image_headers, library_models, ready_response, to_proto
+from api.native.serving import image_headers, library_loras, library_models, ready_response, to_proto
 from api.native.stream import open_stream
 from api.openapi_docs import component_ref, error_responses
 from api.problems import ErrorResponse
@@ -150,6 +151,17 @@ async def list_models(worker: Worker) -> list[LibraryModel]:
     return library_models(await worker.list_models())
 
 
+@router.get(
+    "/loras",
+    response_model=list[LibraryLora],
+    summary="The LoRAs of the model library",
+    responses=error_responses(401, 500, 503),
+)
+async def list_loras(worker: Worker) -> list[LibraryLora]:
+    """Every LoRA a request may name (`loras`, or a `<lora:name:weight>` tag in the prompt)."""
+    return library_loras(await worker.list_loras())
+
+
 @router.post(
     "/models/refresh",
     response_model=list[LibraryModel],
@@ -157,7 +169,7 @@ async def list_models(worker: Worker) -> list[LibraryModel]:
     responses=error_responses(401, 500, 503),
 )
 async def refresh_models(worker: Worker) -> list[LibraryModel]:
-    """Every worker scans its library again (files added or removed); the new list."""
+    """Every worker scans its library again (models and LoRAs added or removed); the new model list."""
     request = generator_pb2.ListModelsRequest()
     return library_models(await worker.on_every_worker(lambda stub: stub.RefreshModels(request, timeout=60)))
 

@@ -12,7 +12,9 @@ from api.errors import ApiError
 from api.native.protocol import (
     Defaults,
     GenerateImageRequest,
+    LibraryLora,
     LibraryModel,
+    LoraWeight,
     Queue,
     ReadyResponse,
     StreamDone,
@@ -161,6 +163,7 @@ def done_event(results: list[generator_pb2.GenerateImageResponse]) -> ServerSent
         sampler=r.sampler,
         schedule_type=r.schedule_type,
         infotext=r.infotext,
+        loras=[LoraWeight(name=lora.name, weight=lora.weight) for lora in r.loras],
         images=[
             StreamImage(image=_data_url(each.mime_type or "image/png", each.image), seed=each.seed) for each in results
         ],
@@ -182,3 +185,8 @@ def library_models(listed: generator_pb2.ModelList) -> list[LibraryModel]:
         )
         for m in listed.models
     ]
+
+
+def library_loras(listed: generator_pb2.LoraList) -> list[LibraryLora]:
+    """GET /loras' answer from a worker's LoraList."""
+    return [LibraryLora(name=x.name, alias=x.alias, hash=x.hash or None, path=x.path) for x in listed.loras]

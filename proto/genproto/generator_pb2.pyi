@@ -41,6 +41,7 @@ class GenerateImageRequest(_message.Message):
     SCHEDULE_TYPE_FIELD_NUMBER: _builtins.int
     COUNT_FIELD_NUMBER: _builtins.int
     MODEL_FIELD_NUMBER: _builtins.int
+    LORAS_FIELD_NUMBER: _builtins.int
     positive_prompt: _builtins.str
     """What the image should show. Required, not blank."""
     negative_prompt: _builtins.str
@@ -73,6 +74,12 @@ class GenerateImageRequest(_message.Message):
     """
     model: _builtins.str
     """The model, by its name in ListModels (never a path). Unset: the worker's default model."""
+    @_builtins.property
+    def loras(self) -> _containers.RepeatedCompositeFieldContainer[Global___LoraWeight]:
+        """LoRAs for this request only, by their names in ListLoras, up to 8; `<lora:name:weight>` tags in the prompt
+        add to them.
+        """
+
     def __init__(
         self,
         *,
@@ -88,10 +95,11 @@ class GenerateImageRequest(_message.Message):
         schedule_type: _builtins.str | None = ...,
         count: _builtins.int | None = ...,
         model: _builtins.str | None = ...,
+        loras: _abc.Iterable[Global___LoraWeight] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_model", b"_model", "_sampler", b"_sampler", "_schedule_type", b"_schedule_type", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "count", b"count", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "model", b"model", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_model", b"_model", "_sampler", b"_sampler", "_schedule_type", b"_schedule_type", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "count", b"count", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "model", b"model", "negative_prompt", b"negative_prompt", "positive_prompt", b"positive_prompt", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_model", b"_model", "_sampler", b"_sampler", "_schedule_type", b"_schedule_type", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "count", b"count", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "loras", b"loras", "model", b"model", "negative_prompt", b"negative_prompt", "positive_prompt", b"positive_prompt", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__count: _TypeAlias = _typing.Literal["count"]  # noqa: Y015
     _WhichOneofArgType__count: _TypeAlias = _typing.Literal["_count", b"_count"]  # noqa: Y015
@@ -137,6 +145,30 @@ class GenerateImageRequest(_message.Message):
 Global___GenerateImageRequest: _TypeAlias = GenerateImageRequest  # noqa: Y015
 
 @_typing.final
+class LoraWeight(_message.Message):
+    """A LoRA and the weight it is applied with."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    WEIGHT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    weight: _builtins.float
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        weight: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "weight", b"weight"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LoraWeight: _TypeAlias = LoraWeight  # noqa: Y015
+
+@_typing.final
 class GenerateImageResponse(_message.Message):
     """The generated image and the values that produced it."""
 
@@ -159,6 +191,7 @@ class GenerateImageResponse(_message.Message):
     IMAGE_INDEX_FIELD_NUMBER: _builtins.int
     IMAGE_COUNT_FIELD_NUMBER: _builtins.int
     INFOTEXT_FIELD_NUMBER: _builtins.int
+    LORAS_FIELD_NUMBER: _builtins.int
     image: _builtins.bytes
     """The encoded image bytes."""
     mime_type: _builtins.str
@@ -193,6 +226,10 @@ class GenerateImageResponse(_message.Message):
     """How many images the request asked for."""
     infotext: _builtins.str
     """AUTOMATIC1111's generation parameters ("infotext"), as written inside the image's file; empty when off."""
+    @_builtins.property
+    def loras(self) -> _containers.RepeatedCompositeFieldContainer[Global___LoraWeight]:
+        """The LoRAs applied (the request's and its prompt tags'), with their weights."""
+
     def __init__(
         self,
         *,
@@ -213,10 +250,11 @@ class GenerateImageResponse(_message.Message):
         image_index: _builtins.int = ...,
         image_count: _builtins.int = ...,
         infotext: _builtins.str = ...,
+        loras: _abc.Iterable[Global___LoraWeight] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["demo_model", b"demo_model", "filename_hint", b"filename_hint", "generation_seconds", b"generation_seconds", "guidance_scale", b"guidance_scale", "height", b"height", "image", b"image", "image_count", b"image_count", "image_index", b"image_index", "infotext", b"infotext", "mime_type", b"mime_type", "model_name", b"model_name", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width", "worker_id", b"worker_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["demo_model", b"demo_model", "filename_hint", b"filename_hint", "generation_seconds", b"generation_seconds", "guidance_scale", b"guidance_scale", "height", b"height", "image", b"image", "image_count", b"image_count", "image_index", b"image_index", "infotext", b"infotext", "loras", b"loras", "mime_type", b"mime_type", "model_name", b"model_name", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width", "worker_id", b"worker_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -584,3 +622,59 @@ class ModelList(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ModelList: _TypeAlias = ModelList  # noqa: Y015
+
+@_typing.final
+class LibraryLora(_message.Message):
+    """One LoRA of the library."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    ALIAS_FIELD_NUMBER: _builtins.int
+    HASH_FIELD_NUMBER: _builtins.int
+    PATH_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The name requests use: its path under loras/ without the suffix ("style/ink")."""
+    alias: _builtins.str
+    """A1111's alias: the name it was trained under (ss_output_name), else the file's stem."""
+    hash: _builtins.str
+    """A1111's short hash of the LoRA; empty until computed."""
+    path: _builtins.str
+    """Its path relative to the library (never the server's absolute path)."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        alias: _builtins.str = ...,
+        hash: _builtins.str = ...,
+        path: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alias", b"alias", "hash", b"hash", "name", b"name", "path", b"path"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LibraryLora: _TypeAlias = LibraryLora  # noqa: Y015
+
+@_typing.final
+class LoraList(_message.Message):
+    """The LoRAs of the library."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LORAS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def loras(self) -> _containers.RepeatedCompositeFieldContainer[Global___LibraryLora]: ...
+    def __init__(
+        self,
+        *,
+        loras: _abc.Iterable[Global___LibraryLora] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["loras", b"loras"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LoraList: _TypeAlias = LoraList  # noqa: Y015

@@ -65,6 +65,11 @@ class ImageServiceStub:
                 request_serializer=genproto_dot_generator__pb2.SetDefaultModelRequest.SerializeToString,
                 response_deserializer=genproto_dot_generator__pb2.ModelList.FromString,
                 _registered_method=True)
+        self.ListLoras = channel.unary_unary(
+                '/generator.ImageService/ListLoras',
+                request_serializer=genproto_dot_generator__pb2.ListModelsRequest.SerializeToString,
+                response_deserializer=genproto_dot_generator__pb2.LoraList.FromString,
+                _registered_method=True)
 
 
 class ImageServiceServicer:
@@ -120,6 +125,13 @@ class ImageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListLoras(self, request, context):
+        """ListLoras lists the LoRAs in the library's loras/ folder.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ImageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -152,6 +164,11 @@ def add_ImageServiceServicer_to_server(servicer, server):
                     servicer.SetDefaultModel,
                     request_deserializer=genproto_dot_generator__pb2.SetDefaultModelRequest.FromString,
                     response_serializer=genproto_dot_generator__pb2.ModelList.SerializeToString,
+            ),
+            'ListLoras': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLoras,
+                    request_deserializer=genproto_dot_generator__pb2.ListModelsRequest.FromString,
+                    response_serializer=genproto_dot_generator__pb2.LoraList.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -317,6 +334,33 @@ class ImageService:
             '/generator.ImageService/SetDefaultModel',
             genproto_dot_generator__pb2.SetDefaultModelRequest.SerializeToString,
             genproto_dot_generator__pb2.ModelList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLoras(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/generator.ImageService/ListLoras',
+            genproto_dot_generator__pb2.ListModelsRequest.SerializeToString,
+            genproto_dot_generator__pb2.LoraList.FromString,
             options,
             channel_credentials,
             insecure,

@@ -59,6 +59,8 @@ class ImageServiceStub:
     """RefreshModels scans the library again (new or removed files) and answers the new list."""
     SetDefaultModel: _grpc.UnaryUnaryMultiCallable[_generator_pb2.SetDefaultModelRequest, _generator_pb2.ModelList]
     """SetDefaultModel makes a listed model the one requests without `model` get; INVALID_ARGUMENT if unlisted."""
+    ListLoras: _grpc.UnaryUnaryMultiCallable[_generator_pb2.ListModelsRequest, _generator_pb2.LoraList]
+    """ListLoras lists the LoRAs in the library's loras/ folder."""
 
 @_typing.type_check_only
 class ImageServiceAsyncStub(ImageServiceStub):
@@ -86,6 +88,8 @@ class ImageServiceAsyncStub(ImageServiceStub):
     """RefreshModels scans the library again (new or removed files) and answers the new list."""
     SetDefaultModel: _aio.UnaryUnaryMultiCallable[_generator_pb2.SetDefaultModelRequest, _generator_pb2.ModelList]  # type: ignore[assignment]
     """SetDefaultModel makes a listed model the one requests without `model` get; INVALID_ARGUMENT if unlisted."""
+    ListLoras: _aio.UnaryUnaryMultiCallable[_generator_pb2.ListModelsRequest, _generator_pb2.LoraList]  # type: ignore[assignment]
+    """ListLoras lists the LoRAs in the library's loras/ folder."""
 
 class ImageServiceServicer(metaclass=_abc_1.ABCMeta):
     """ImageService turns a text prompt into one image on the worker's preloaded SDXL pipeline."""
@@ -146,5 +150,13 @@ class ImageServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_generator_pb2.ModelList, _abc.Awaitable[_generator_pb2.ModelList]]:
         """SetDefaultModel makes a listed model the one requests without `model` get; INVALID_ARGUMENT if unlisted."""
+
+    @_abc_1.abstractmethod
+    def ListLoras(
+        self,
+        request: _generator_pb2.ListModelsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_generator_pb2.LoraList, _abc.Awaitable[_generator_pb2.LoraList]]:
+        """ListLoras lists the LoRAs in the library's loras/ folder."""
 
 def add_ImageServiceServicer_to_server(servicer: ImageServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

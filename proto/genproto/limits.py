@@ -22,6 +22,11 @@ MIN_GUIDANCE: Final = 0.0
 MAX_GUIDANCE: Final = 30.0
 # The worker's guidance when a request sets none; one value for every checkpoint (SDXL's usual 7).
 DEFAULT_GUIDANCE_SCALE: Final = 7.0
+# LoRAs per request, and their weights: A1111 users write -1 to 2; -2 to 2 leaves room for a strong negative
+# (a LoRA "subtracted"), beyond which images fall apart on every LoRA we tried.
+MAX_LORAS: Final = 8
+MIN_LORA_WEIGHT: Final = -2.0
+MAX_LORA_WEIGHT: Final = 2.0
 # Images per request (seeds seed, seed+1, ...); a worker may allow fewer (WORKER_MAX_COUNT).
 MIN_COUNT: Final = 1
 MAX_COUNT: Final = 8

@@ -122,6 +122,13 @@ class FakeImageService(generator_pb2_grpc.ImageServiceServicer):
     ) -> generator_pb2.ModelList:
         return generator_pb2.ModelList(models=[LIBRARY_MODEL])
 
+    def ListLoras(
+        self, request: generator_pb2.ListModelsRequest, context: grpc.ServicerContext
+    ) -> generator_pb2.LoraList:
+        return generator_pb2.LoraList(
+            loras=[generator_pb2.LibraryLora(name="style/ink", alias="ink", hash="0123456789ab", path="loras/style/ink")]
+        )
+
     def RefreshModels(
         self, request: generator_pb2.ListModelsRequest, context: grpc.ServicerContext
     ) -> generator_pb2.ModelList:

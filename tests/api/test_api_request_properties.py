@@ -8,11 +8,14 @@ from genproto import samplers
 from genproto.limits import (
     MAX_COUNT,
     MAX_GUIDANCE,
+    MAX_LORA_WEIGHT,
+    MAX_LORAS,
     MAX_NAME_CHARS,
     MAX_PROMPT_CHARS,
     MAX_SEED,
     MAX_SIDE,
     MAX_STEPS,
+    MIN_LORA_WEIGHT,
     MIN_SIDE,
     SIDE_STEP,
 )
@@ -64,6 +67,13 @@ VALID: dict[str, st.SearchStrategy[Any]] = {
     "count": st.integers(1, MAX_COUNT),
     # Any name: which ones exist is the worker's library (the fake worker serves every name).
     "model": st.text(min_size=1, max_size=20).filter(str.strip) | st.just("m" * MAX_NAME_CHARS),
+    "loras": st.lists(
+        st.fixed_dictionaries(
+            {"name": st.sampled_from(["ink", "style/ink"])},
+            optional={"weight": st.floats(MIN_LORA_WEIGHT, MAX_LORA_WEIGHT) | st.integers(-2, 2)},
+        ),
+        max_size=MAX_LORAS,
+    ),
 }
 # And values near its limits, on both sides.
 NEAR_LIMITS: dict[str, st.SearchStrategy[Any]] = {
@@ -79,6 +89,9 @@ NEAR_LIMITS: dict[str, st.SearchStrategy[Any]] = {
     "scheduleType": st.sampled_from(["Karras", "Beta", "Polyexponential", ""]),
     "count": around(1, MAX_COUNT),
     "model": st.sampled_from(["", "m" * (MAX_NAME_CHARS + 1), "sub/name"]),
+    "loras": st.sampled_from(
+        [[{"name": "ink", "weight": MAX_LORA_WEIGHT + 0.5}], [{"name": ""}], [{"name": "a"}] * (MAX_LORAS + 1), []]
+    ),
 }
 
 
@@ -118,6 +131,8 @@ def assert_within_every_limit(request: GenerateImageRequest) -> None:
     assert request.schedule_type is None or samplers.resolve_schedule(request.schedule_type) is not None
     assert request.count in (None, 1)
     assert request.model is None or 1 <= len(request.model) <= MAX_NAME_CHARS
+    assert request.loras is None or len(request.loras) <= MAX_LORAS
+    assert all(MIN_LORA_WEIGHT <= lora.weight <= MAX_LORA_WEIGHT for lora in request.loras or [])
 
 
 def failing_fields(body: dict[str, Any]) -> set[str] | None:

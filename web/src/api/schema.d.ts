@@ -64,6 +64,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/loras": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The LoRAs of the model library
+         * @description Every LoRA a request may name (`loras`, or a `<lora:name:weight>` tag in the prompt).
+         */
+        get: operations["list_loras_loras_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -135,7 +155,7 @@ export interface paths {
         put?: never;
         /**
          * Scan the model library again
-         * @description Every worker scans its library again (files added or removed); the new list.
+         * @description Every worker scans its library again (models and LoRAs added or removed); the new model list.
          */
         post: operations["refresh_models_models_refresh_post"];
         delete?: never;
@@ -264,6 +284,11 @@ export interface components {
              */
             height?: number | null;
             /**
+             * Loras
+             * @description LoRAs for this request only (GET /loras); `<lora:name:weight>` tags in the prompt add to them.
+             */
+            loras?: components["schemas"]["LoraWeight"][] | null;
+            /**
              * Model
              * @description The model by its name in GET /models (never a path). Unset: the worker's default model.
              */
@@ -345,6 +370,11 @@ export interface components {
              */
             height?: number | null;
             /**
+             * Loras
+             * @description LoRAs for this request only (GET /loras); `<lora:name:weight>` tags in the prompt add to them.
+             */
+            loras?: components["schemas"]["LoraWeight"][] | null;
+            /**
              * Model
              * @description The model by its name in GET /models (never a path). Unset: the worker's default model.
              */
@@ -409,6 +439,32 @@ export interface components {
             timestamp: number;
         };
         /**
+         * LibraryLora
+         * @description One LoRA of the library, as GET /loras lists it.
+         */
+        LibraryLora: {
+            /**
+             * Alias
+             * @description A1111's alias: the name it was trained under, else the file's stem.
+             */
+            alias: string;
+            /**
+             * Hash
+             * @description A1111's short hash; null until computed.
+             */
+            hash: string | null;
+            /**
+             * Name
+             * @description The name requests use: its path under loras/ without the suffix.
+             */
+            name: string;
+            /**
+             * Path
+             * @description Its path relative to the model library.
+             */
+            path: string;
+        };
+        /**
          * LibraryModel
          * @description One model of the library, as GET /models lists it.
          */
@@ -448,6 +504,23 @@ export interface components {
              * @description A1111's title: `name [hash]` (the name alone while the hash is computed).
              */
             title: string;
+        };
+        /**
+         * LoraWeight
+         * @description A LoRA for one request and its weight.
+         */
+        LoraWeight: {
+            /**
+             * Name
+             * @description A name of GET /loras.
+             */
+            name: string;
+            /**
+             * Weight
+             * @description How strongly it applies; 0 is as if it were not there. Unset: 1.
+             * @default 1
+             */
+            weight?: number;
         };
         /**
          * Queue
@@ -588,6 +661,11 @@ export interface components {
              * @description A1111's generation parameters, as written inside the file (empty when off).
              */
             infotext: string;
+            /**
+             * Loras
+             * @description The LoRAs applied (the request's and its prompt tags').
+             */
+            loras: components["schemas"]["LoraWeight"][];
             /** Model */
             model: string;
             /**
@@ -1026,6 +1104,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthResponse"];
+                };
+            };
+        };
+    };
+    list_loras_loras_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LibraryLora"][];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (loading, draining or down) or out_of_memory (this size did not fit). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
