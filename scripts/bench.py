@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from genproto import generator_pb2, generator_pb2_grpc  # noqa: E402
 
 import worker.offline  # noqa: E402, F401  (before diffusers)
-from scripts.bench_generation import count_vs_singles  # noqa: E402
+from scripts.bench_generation import count_vs_singles, model_switch  # noqa: E402
 from scripts.bench_prompts import bench_long_prompt_encoding  # noqa: E402
 from scripts.devstack import Service, start_api, start_worker  # noqa: E402
 from worker.encode import Encoder, encode_preview  # noqa: E402
@@ -272,6 +272,7 @@ def main() -> None:
         throughput([1, 4, 16], requests=32, size=256, steps=8, max_batch=8)
     if "controls" in only:
         count_vs_singles(256, steps=8, repeats=args.repeats, max_batch=4)
+        model_switch(args.repeats)
         encoded = bench_long_prompt_encoding(load_model(WorkerSettings(WORKER_DEVICE="cpu")).pipeline, args.repeats)
         print(
             f"prompt encoding: short {ms(encoded['short_s'])}, 2000-char weighted {ms(encoded['long_s'])} "

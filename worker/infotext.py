@@ -10,6 +10,7 @@ A1111's "PNG Info" tab, Civitai and readers such as sd-parsers read our images a
 """
 
 import json
+from collections.abc import Sequence
 from functools import cache
 from importlib import metadata
 
@@ -67,7 +68,14 @@ def schedule_label(sampler: str | None, schedule_type: str) -> str:
     return known.automatic_schedule
 
 
-def infotext(params: GenerationParams, *, model_name: str, model_hash: str | None, version: str) -> str:
+def infotext(
+    params: GenerationParams,
+    *,
+    model_name: str,
+    model_hash: str | None,
+    version: str,
+    lora_hashes: Sequence[tuple[str, str]] = (),
+) -> str:
     """One image's A1111 infotext.
 
     `params.seed` is this image's own seed (A1111 writes `all_seeds[index]`). `params.sampler` None means the
@@ -84,6 +92,8 @@ def infotext(params: GenerationParams, *, model_name: str, model_hash: str | Non
         "Size": f"{params.width}x{params.height}",
         "Model hash": model_hash,
         "Model": model_name_for_infotext(model_name),
+        # A1111's Lora extension (extensions-builtin/Lora/scripts/lora_script.py): "alias: hash, ..." in one value.
+        "Lora hashes": ", ".join(f"{name}: {short}" for name, short in lora_hashes) or None,
         "Version": f"{PACKAGE} {version}",
     }
     # A1111 writes a key alone when its value is the key itself (flags); none of ours is.

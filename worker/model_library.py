@@ -1,4 +1,4 @@
-"""The model library: the SDXL checkpoints and diffusers folders in WORKER_MODELS_DIR, the demo model, by name.
+"""The model library: the SDXL checkpoints, diffusers folders and LoRAs in WORKER_MODELS_DIR, by name.
 
 docs/architecture.md, section "Names, never paths": a request names a model; only names found by the scan are
 looked up, so nothing outside the library is opened because of a request. Hashes are computed on a background
@@ -13,6 +13,7 @@ from typing import Literal
 
 from worker.checkpoint import CheckpointError, check_sdxl_checkpoint, check_sdxl_folder
 from worker.demo_model import DEMO_MODEL_NAME
+from worker.loras import LoraFile, lora_hash, scan_loras
 from worker.model_hash import model_hash
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class ModelLibrary:
         self._lock = threading.Lock()
         self._hashes: dict[Path, str] = {}
         self._entries: dict[str, ModelEntry] = {}
+        self._loras: dict[str, LoraFile] = {}
+        self._lora_hashes: dict[Path, str] = {}
         self.refresh()
 
     def refresh(self) -> list[ModelEntry]:
@@ -96,8 +99,10 @@ class ModelLibrary:
         entries = scan(self.root)
         entries.setdefault(DEMO_MODEL_NAME, ModelEntry(DEMO_MODEL_NAME, None, "demo"))
         entries.setdefault(self._default.name, self._default)
+        loras = scan_loras(self.root / "loras")
         with self._lock:
             self._entries = entries
+            self._loras = loras
         if self._hashes_wanted:
             threading.Thread(target=self._hash_all, name="model-hashes", daemon=True).start()
         return self.entries()
@@ -126,6 +131,21 @@ class ModelLibrary:
                 self._default = entry
             return entry
 
+    def loras(self) -> list[LoraFile]:
+        """Every LoRA of loras/, by name."""
+        with self._lock:
+            return sorted(self._loras.values(), key=lambda lora: lora.name.casefold())
+
+    def lora(self, name: str) -> LoraFile | None:
+        """The LoRA a request names, or None: only scanned names are looked up."""
+        with self._lock:
+            return self._loras.get(name)
+
+    def lora_hash_of(self, lora: LoraFile) -> str | None:
+        """A1111's short hash of a LoRA once the background thread has it."""
+        with self._lock:
+            return self._lora_hashes.get(lora.path)
+
     def hash_of(self, entry: ModelEntry) -> str | None:
         """A1111's short hash of a file model once the background thread has it; None until then (and for folders)."""
         if entry.path is None:
@@ -145,3 +165,13 @@ class ModelLibrary:
             if found is not None:
                 with self._lock:
                     self._hashes[entry.path] = found
+        for lora in self.loras():
+            if self.lora_hash_of(lora) is not None:
+                continue
+            try:
+                short = lora_hash(lora.path)
+            except OSError as error:
+                log.warning("cannot hash %s: %s", lora.path, error)
+                continue
+            with self._lock:
+                self._lora_hashes[lora.path] = short

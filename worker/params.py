@@ -35,6 +35,8 @@ class GenerationParams:
     image_count: int = 1
     # The model's name in the library (worker/model_library.py); the servicer sets it.
     model: str = ""
+    # The LoRAs by library name and weight: the request's `loras`, then its prompt's `<lora:…>` tags.
+    loras: tuple[tuple[str, float], ...] = ()
 
 
 def _check(refusal: str | None) -> None:

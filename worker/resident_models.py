@@ -9,6 +9,7 @@ import gc
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from genproto.limits import DEFAULT_GUIDANCE_SCALE
 from worker import samplers
 from worker.checkpoint import BUNDLED_SDXL_CONFIG_DIR, CheckpointError, check_sdxl_checkpoint, check_sdxl_folder
 from worker.errors import InvalidRequest
+from worker.loras import LoraFile, LoraSet
 from worker.model_library import ModelEntry, ModelLibrary
 from worker.model_loader import DEMO_DEFAULT_STEPS, SDXL_DEFAULT_STEPS, Defaults, LoadedModel, load_model_at
 from worker.params import GenerationParams
@@ -63,7 +65,7 @@ class ResidentModels:
         self.library = library
         self.max_loaded = max_loaded
         self.prompt_cache_size = prompt_cache_size
-        self._loaded: OrderedDict[str, tuple[LoadedModel, TextToImage]] = OrderedDict()
+        self._loaded: OrderedDict[str, tuple[LoadedModel, TextToImage, LoraSet]] = OrderedDict()
         self._lock = threading.Lock()  # for the handlers' reads (loaded_names, defaults_of)
 
     def loaded_names(self) -> set[str]:
@@ -102,17 +104,21 @@ class ResidentModels:
                 raise ModelUnavailable(f"model {entry.name!r} could not be loaded: {error}") from None
         while len(self._loaded) >= self.max_loaded:
             self._free_oldest()
+        started = time.perf_counter()
         try:
             model = load_model_at(self.settings, entry.path, entry.name)
         except CheckpointError as error:
             raise ModelUnavailable(f"model {entry.name!r} could not be loaded: {error}") from None
         with self._lock:
-            self._loaded[entry.name] = (model, TextToImage(model.pipeline, self.prompt_cache_size))
+            loras = LoraSet(model.pipeline, self.settings.lora_cache_size)
+            self._loaded[entry.name] = (model, TextToImage(model.pipeline, self.prompt_cache_size), loras)
+        log.info("loaded %s in %.2fs", entry.name, time.perf_counter() - started)
         return model
 
     def _free_oldest(self) -> None:
         with self._lock:
-            name, _ = self._loaded.popitem(last=False)
+            name, (_, _, loras) = self._loaded.popitem(last=False)
+        loras.clear()  # adapters hold references into the pipeline's modules
         # The popped pair was the last reference to its pipeline: collect it now, before the next one loads.
         gc.collect()
         if torch.cuda.is_available():
@@ -121,11 +127,15 @@ class ResidentModels:
 
     def generate(self, batch: list[GenerationParams], on_step: StepHook) -> list[Pixels]:
         """Run a batch (one model, engine.batch_key) on its model, loading it first if needed."""
-        name = batch[0].model
-        self.load(self._entry_of(batch[0]))
+        first = batch[0]
+        self.load(self._entry_of(first))
         with self._lock:
-            runner = self._loaded[name][1]
-        return runner.generate(batch, on_step)
+            _, runner, loras = self._loaded[first.model]
+        wanted = [(self._lora_of(name), weight) for name, weight in first.loras]
+        # A text-encoder LoRA changes the prompt embeddings, so it is part of their cache key.
+        text_key = loras.text_encoder_key(wanted)
+        with loras.activate(wanted):
+            return runner.generate(batch, on_step, text_key)
 
     def batch_key(self, params: GenerationParams) -> tuple[object, ...]:
         """Jobs that may share a pipeline call: the same model, and TextToImage's key (size, sampler, chunks)."""
@@ -133,7 +143,13 @@ class ResidentModels:
             runner = next(reversed(self._loaded.values()))[1] if self._loaded else None
         # SDXL checkpoints share CLIP's tokenizers, so any resident model counts a prompt's chunks alike.
         inner = runner.batch_key(params) if runner is not None else ()
-        return (params.model, *inner)
+        return (params.model, params.loras, *inner)
+
+    def _lora_of(self, name: str) -> LoraFile:
+        lora = self.library.lora(name)
+        if lora is None:  # a refresh removed it while the job waited
+            raise InvalidRequest(f"lora {name!r} is no longer in the library")
+        return lora
 
     def _entry_of(self, params: GenerationParams) -> ModelEntry:
         entry = self.library.get(params.model)

@@ -18,6 +18,7 @@ from worker.encode import EXTENSIONS, MIME_TYPES, PREVIEW_MIME_TYPE, Encoder, en
 from worker.engine import Engine, GenerationResult, Job, JobEvent, Queued, Started, Step
 from worker.errors import Draining, InvalidRequest, NotReady, OutOfMemory, WorkerError
 from worker.infotext import infotext, service_version
+from worker.lora_tags import extract_lora_tags
 from worker.model_library import ModelEntry, ModelLibrary
 from worker.model_loader import Defaults
 from worker.params import GenerationParams, images, resolve_params, sampler_name
@@ -102,8 +103,6 @@ class WorkerState:
         self.library: ModelLibrary | None = None
         self.models: Models | None = None
         self.engine: Engine | None = None
-        # The LoRAs of the library, as ListLoras answers them (worker/loras.py once the library is scanned).
-        self.lora_list: Callable[[], generator_pb2.LoraList] = generator_pb2.LoraList
         # Where the models run, as GetModelInfo says it ("cpu", "float32").
         self.device = ""
         self.dtype = ""
@@ -115,7 +114,12 @@ class WorkerState:
         # A reader (A1111's png-info, sd-parsers) needs a sampler name even for a model scheduler of no A1111 kind.
         named = replace(params, sampler=sampler_name(params))
         model_hash = self.library.hash_of(entry)
-        return infotext(named, model_name=entry.name, model_hash=model_hash, version=service_version())
+        loras = [self.library.lora(name) for name, _ in params.loras]
+        hashes = [(lora.alias, self.library.lora_hash_of(lora)) for lora in loras if lora is not None]
+        lora_hashes = [(alias, short) for alias, short in hashes if short]  # A1111 writes the hashes it knows
+        return infotext(
+            named, model_name=entry.name, model_hash=model_hash, version=service_version(), lora_hashes=lora_hashes
+        )
 
     def ready(self) -> tuple[ModelLibrary, Models, Engine]:
         """The library, the models and the engine, or NotReady while loading, warming up or draining."""
@@ -158,7 +162,8 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
         """Check and enqueue one job per image; they are cancelled as soon as the RPC ends other than by success."""
         library, models, engine = self._state.ready()
         model = self._model(library, request)
-        params = replace(resolve_params(request, models.defaults_of(model), self._state.max_count), model=model.name)
+        params = resolve_params(request, models.defaults_of(model), self._state.max_count)
+        params = replace(params, model=model.name, loras=self._loras(library, request))
         if not stream and params.image_count > 1:
             raise InvalidRequest(limits.needs_stream("count", params.image_count, "GenerateImageStream"))
         remaining = context.time_remaining()
@@ -188,6 +193,23 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
             raise InvalidRequest(limits.not_listed("model", request.model, "ListModels"))
         return entry
 
+    @staticmethod
+    def _loras(library: ModelLibrary, request: generator_pb2.GenerateImageRequest) -> tuple[tuple[str, float], ...]:
+        """The request's LoRAs and its prompt's `<lora:…>` tags, each checked against the library and the limits."""
+        _, tagged = extract_lora_tags(request.positive_prompt)
+        wanted = [(lora.name, lora.weight) for lora in request.loras] + tagged
+        if len(wanted) > limits.MAX_LORAS:
+            raise InvalidRequest(limits.above("loras", limits.MAX_LORAS, f"{len(wanted)} with the prompt's tags"))
+        for name, weight in wanted:
+            refusal = limits.check_range(
+                f"lora {name!r} weight", weight, limits.MIN_LORA_WEIGHT, limits.MAX_LORA_WEIGHT
+            )
+            if refusal:
+                raise InvalidRequest(refusal)
+            if library.lora(name) is None:
+                raise InvalidRequest(limits.not_listed("lora", name, "ListLoras"))
+        return tuple(wanted)
+
     def _response(
         self, model: ModelEntry, params: GenerationParams, result: GenerationResult
     ) -> generator_pb2.GenerateImageResponse:
@@ -211,6 +233,7 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
             image_index=params.image_index,
             image_count=params.image_count,
             infotext=text,
+            loras=[generator_pb2.LoraWeight(name=name, weight=weight) for name, weight in params.loras],
         )
 
     @grpc_errors
@@ -270,8 +293,14 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
         self, request: generator_pb2.ListModelsRequest, context: grpc.ServicerContext
     ) -> generator_pb2.LoraList:
         """The LoRAs of the library's loras/ folder."""
-        self._state.ready()
-        return self._state.lora_list()
+        library, _, _ = self._state.ready()
+        listed = [
+            generator_pb2.LibraryLora(
+                name=lora.name, alias=lora.alias, hash=library.lora_hash_of(lora) or "", path=lora.relative
+            )
+            for lora in library.loras()
+        ]
+        return generator_pb2.LoraList(loras=listed)
 
     @grpc_errors
     def RefreshModels(

@@ -32,6 +32,9 @@ class WorkerSettings(BaseSettings):
         description="The model library (checkpoints, diffusers folders, loras/); unset: MODEL_MOUNT_PATH where it "
         "exists (compose, Kubernetes), else the repo's models/.",
     )
+    lora_cache_size: int = Field(
+        8, ge=1, le=256, alias="WORKER_LORA_CACHE_SIZE", description="LoRA adapters kept loaded per model (LRU)."
+    )
     max_loaded_models: int = Field(
         1, ge=1, le=16, alias="WORKER_MAX_LOADED_MODELS", description="Models kept in memory (most recently used)."
     )

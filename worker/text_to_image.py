@@ -11,6 +11,7 @@ import torch
 from diffusers import StableDiffusionXLPipeline
 
 from worker import samplers
+from worker.lora_tags import extract_lora_tags
 from worker.params import GenerationParams
 from worker.prompt_encoding import PromptKey, count_chunks, encode_prompt_pair, prompt_cache_key
 
@@ -52,12 +53,17 @@ class TextToImage:
         # The model's own scheduler, as loaded: every job's scheduler is built from its config.
         self.own_scheduler = pipeline.scheduler
         self.prompt_cache_size = prompt_cache_size
-        self._cache: OrderedDict[PromptKey, Embeddings] = OrderedDict()
+        self._cache: OrderedDict[tuple[PromptKey, tuple[object, ...]], Embeddings] = OrderedDict()
 
-    def embeddings(self, prompt: str, negative_prompt: str) -> Embeddings:
-        """Both text encoders' outputs for a prompt pair (any length, A1111 weights), cached by the parsed pair."""
+    def embeddings(self, prompt: str, negative_prompt: str, text_key: tuple[object, ...] = ()) -> Embeddings:
+        """Both text encoders' outputs for a prompt pair (any length, A1111 weights), cached by the parsed pair.
+
+        `text_key` names what else changes the encoders' outputs (active text-encoder LoRAs).
+        """
+        # `<lora:…>` tags are for the caller (worker/lora_tags.py); the encoders see the text without them.
+        prompt, _ = extract_lora_tags(prompt)
         # Keyed by the parsed prompts, so `(cat:1.0)` and `cat` share an entry.
-        key = prompt_cache_key(prompt, negative_prompt)
+        key = (prompt_cache_key(prompt, negative_prompt), text_key)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -71,9 +77,12 @@ class TextToImage:
 
     def batch_key(self, params: GenerationParams) -> tuple[object, ...]:
         """batch_key, and the prompt's length in chunks: a batch's embeddings are joined, so they must match."""
-        return (*batch_key(params), count_chunks(self.pipeline, params.prompt, params.negative_prompt))
+        prompt, _ = extract_lora_tags(params.prompt)
+        return (*batch_key(params), count_chunks(self.pipeline, prompt, params.negative_prompt))
 
-    def generate(self, batch: Sequence[GenerationParams], on_step: StepHook) -> list[Pixels]:
+    def generate(
+        self, batch: Sequence[GenerationParams], on_step: StepHook, text_key: tuple[object, ...] = ()
+    ) -> list[Pixels]:
         """Denoise and decode a batch (same batch_key) as HxWx3 uint8 each; on_step may raise Cancelled."""
         first = batch[0]
         assert all(batch_key(p) == batch_key(first) for p in batch), "a batch shares size, steps, guidance, sampler"
@@ -87,7 +96,7 @@ class TextToImage:
         # A fresh scheduler per call: no step state (a multistep solver's history, a noise sampler) carries over.
         self.pipeline.scheduler = samplers.build(self.own_scheduler, first.sampler, first.schedule_type, first.seed)
         with torch.inference_mode():
-            conditioning = [self.embeddings(p.prompt, p.negative_prompt) for p in batch]
+            conditioning = [self.embeddings(p.prompt, p.negative_prompt, text_key) for p in batch]
             images = self.pipeline(
                 prompt_embeds=torch.cat([c.prompt for c in conditioning]),
                 negative_prompt_embeds=torch.cat([c.negative for c in conditioning]),

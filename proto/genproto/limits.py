@@ -22,8 +22,10 @@ MIN_GUIDANCE: Final = 0.0
 MAX_GUIDANCE: Final = 30.0
 # The worker's guidance when a request sets none; one value for every checkpoint (SDXL's usual 7).
 DEFAULT_GUIDANCE_SCALE: Final = 7.0
-# LoRAs per request, and their weights: A1111 users write -1 to 2; -2 to 2 leaves room for a strong negative
-# (a LoRA "subtracted"), beyond which images fall apart on every LoRA we tried.
+# LoRAs per request and their weights. A1111 bounds no weight; its slider for the default extra-network multiplier
+# spans 0 to 2 and "tweaker" LoRAs are used negative. Past ±2 a LoRA's delta outweighs the weights it is added to,
+# so a larger number is a typo far more often than a wish. 8 LoRAs cover the stacks people share and bound what one
+# request makes the engine load.
 MAX_LORAS: Final = 8
 MIN_LORA_WEIGHT: Final = -2.0
 MAX_LORA_WEIGHT: Final = 2.0

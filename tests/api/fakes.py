@@ -125,9 +125,8 @@ class FakeImageService(generator_pb2_grpc.ImageServiceServicer):
     def ListLoras(
         self, request: generator_pb2.ListModelsRequest, context: grpc.ServicerContext
     ) -> generator_pb2.LoraList:
-        return generator_pb2.LoraList(
-            loras=[generator_pb2.LibraryLora(name="style/ink", alias="ink", hash="0123456789ab", path="loras/style/ink")]
-        )
+        ink = generator_pb2.LibraryLora(name="style/ink", alias="ink", hash="0123456789ab", path="loras/style/ink")
+        return generator_pb2.LoraList(loras=[ink])
 
     def RefreshModels(
         self, request: generator_pb2.ListModelsRequest, context: grpc.ServicerContext

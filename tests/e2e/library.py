@@ -1,27 +1,14 @@
-"""A tiny model library for the end-to-end tests: the demo model's architecture with other weights, and files."""
+"""A tiny model library for the end-to-end tests: scripts.tiny_models' folders, and single files."""
 
 from pathlib import Path
 
-import torch
-from diffusers import StableDiffusionXLPipeline
 from safetensors.torch import save_file
 
-import worker.offline  # noqa: F401  (before diffusers is used)
+from scripts.tiny_models import demo_variant
 from tests.worker.ldm_export import pipeline_to_sgm
 from tests.worker.test_single_file_load import tiny_sdxl_pipeline
-from worker.demo_model import demo_model_dir
-from worker.settings import WorkerSettings
 
-
-def demo_variant(folder: Path, seed: int) -> Path:
-    """The demo model's architecture and configs with other UNet weights, saved as a diffusers folder."""
-    demo = StableDiffusionXLPipeline.from_pretrained(demo_model_dir(WorkerSettings().demo_cache_dir))
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for parameter in demo.unet.parameters():
-            parameter.add_(torch.randn(parameter.shape, generator=generator) * 0.05)
-    demo.save_pretrained(folder)
-    return folder
+__all__ = ["corrupt_copy", "demo_variant", "tiny_sdxl_file"]
 
 
 def tiny_sdxl_file(path: Path) -> Path:

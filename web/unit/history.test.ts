@@ -28,6 +28,7 @@ const image = (id: number): GeneratedImage => ({
     sampler: "Euler",
     scheduleType: "Uniform",
     infotext: `a picture\nSteps: 2, Seed: ${id}`,
+    loras: [],
   },
   elapsedMs: 100,
   batch: id,

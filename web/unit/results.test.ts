@@ -22,6 +22,7 @@ const INFO = {
   sampler: "DPM++ 2M",
   scheduleType: "Karras",
   infotext: INFOTEXT,
+  loras: [],
 };
 
 test("sampler, schedule type and count are sent only when they differ from the defaults", () => {

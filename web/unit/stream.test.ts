@@ -36,6 +36,7 @@ const DONE = {
   sampler: "DPM++ 2M",
   scheduleType: "Karras",
   infotext: "a lighthouse\nSteps: 3, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 42, Size: 512x512",
+  loras: [{ name: "style/ink", weight: 0.8 }],
   images: [{ image: PNG_URL, seed: 42 }],
 };
 
@@ -135,6 +136,7 @@ test("reports queued, started and progress in order and resolves with the done e
     sampler: "DPM++ 2M",
     scheduleType: "Karras",
     infotext: DONE.infotext,
+    loras: [{ name: "style/ink", weight: 0.8 }],
   });
   expect(result.images).toHaveLength(1);
   expect(result.images[0].seed).toBe(42);

@@ -32,7 +32,8 @@ function withKey(init: RequestInit, apiKey: string | undefined): RequestInit {
   return { ...init, headers };
 }
 
-async function send(target: ApiTarget, path: string, init: RequestInit): Promise<Response> {
+/** One call to the api; a refused connection, a CORS refusal or an abort is a ProblemError. */
+export async function send(target: ApiTarget, path: string, init: RequestInit): Promise<Response> {
   try {
     return await fetch(`${target.baseUrl}${path}`, withKey(init, target.apiKey));
   } catch (error) {

@@ -9,22 +9,28 @@ interface PropertySchema {
   maximum?: number;
   multipleOf?: number;
   maxLength?: number;
+  maxItems?: number;
   default?: unknown;
   anyOf?: PropertySchema[];
 }
 
-const properties: Record<string, PropertySchema> = openapi.components.schemas.GenerateImageRequest.properties;
+// The schemas whose properties the page reads limits from.
+const { GenerateImageRequest, LoraWeight } = openapi.components.schemas;
+const schemas: Record<string, Record<string, PropertySchema>> = {
+  GenerateImageRequest: GenerateImageRequest.properties,
+  LoraWeight: LoraWeight.properties,
+};
 
-/** The non-null branch of a property, with its limits. */
-function valueSchema(field: string): PropertySchema {
-  const schema = properties[field];
-  if (!schema) throw new Error(`openapi.json: GenerateImageRequest has no property ${field}; run npm run api:generate`);
+/** The non-null branch of a property (GenerateImageRequest's unless `schemaName` names another schema), with its limits. */
+function valueSchema(field: string, schemaName = "GenerateImageRequest"): PropertySchema {
+  const schema = schemas[schemaName]?.[field];
+  if (!schema) throw new Error(`openapi.json: ${schemaName} has no property ${field}; run npm run api:generate`);
   const branch = schema.anyOf?.find((s) => s.type !== "null") ?? {};
   return { ...branch, ...schema, anyOf: undefined };
 }
 
-function required(field: string, key: "minimum" | "maximum" | "maxLength"): number {
-  const value = valueSchema(field)[key];
+function required(field: string, key: "minimum" | "maximum" | "maxLength" | "maxItems", schemaName?: string): number {
+  const value = valueSchema(field, schemaName)[key];
   if (typeof value !== "number") throw new Error(`openapi.json: ${field} has no ${key}; run npm run api:generate`);
   return value;
 }
@@ -37,12 +43,12 @@ export interface NumberLimit {
   integer: boolean;
 }
 
-function numberLimit(field: string): NumberLimit {
-  const schema = valueSchema(field);
+function numberLimit(field: string, schemaName?: string): NumberLimit {
+  const schema = valueSchema(field, schemaName);
   const integer = schema.type === "integer";
   return {
-    min: required(field, "minimum"),
-    max: required(field, "maximum"),
+    min: required(field, "minimum", schemaName),
+    max: required(field, "maximum", schemaName),
     step: schema.multipleOf ?? (integer ? 1 : undefined),
     integer,
   };
@@ -51,6 +57,12 @@ function numberLimit(field: string): NumberLimit {
 function textLimit(field: string): { maxLength: number; default: string } {
   const fallback = valueSchema(field).default;
   return { maxLength: required(field, "maxLength"), default: typeof fallback === "string" ? fallback : "" };
+}
+
+function defaultNumber(field: string, schemaName?: string): number {
+  const value = valueSchema(field, schemaName).default;
+  if (typeof value !== "number") throw new Error(`openapi.json: ${field} has no default; run npm run api:generate`);
+  return value;
 }
 
 export const LIMITS = {
@@ -63,4 +75,8 @@ export const LIMITS = {
   seed: numberLimit("seed"),
   /** Images per request; GET /ready's maxCount may allow fewer on the workers that serve. */
   count: numberLimit("count"),
+  /** How many LoRAs one request may name in `loras` (its prompt tags aside). */
+  loras: { maxItems: required("loras", "maxItems") },
+  /** One LoRA's weight; unset is `default` (1). */
+  loraWeight: { ...numberLimit("weight", "LoraWeight"), default: defaultNumber("weight", "LoraWeight") },
 } as const;

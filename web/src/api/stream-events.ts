@@ -26,7 +26,13 @@ export type ProgressEvent = { type: "progress" } & Read<StreamProgress> & {
  * What the worker used for the image, from the `done` event; `filename` is what Download names the file and
  * `infotext` the A1111 parameters written inside it (both the first image's, when a request made several).
  */
-export type GenerationInfo = Read<Omit<StreamDone, "image" | "images" | "worker">>;
+export type GenerationInfo = Read<Omit<StreamDone, "image" | "images" | "worker" | "loras">> & {
+  /** The LoRAs applied (the request's and its prompt tags'), each with its weight; [] for none. */
+  loras: AppliedLora[];
+};
+
+/** A LoRA the worker applied, and the weight it applied it with (StreamDone's entry, the weight filled in). */
+export type AppliedLora = Required<StreamDone["loras"][number]>;
 
 /** One image of a request: a data: URL and the seed that makes it alone. */
 export type DoneImage = Read<StreamImage> & { image: string };
@@ -92,7 +98,19 @@ function doneInfo(data: Json): GenerationInfo {
     sampler: str(data, "sampler"),
     scheduleType: str(data, "scheduleType"),
     infotext: str(data, "infotext"),
+    loras: doneLoras(data),
   };
+}
+
+/** `loras`: the entries with a name, in order; a weight the api left out is its default, 1. */
+function doneLoras(data: Json): AppliedLora[] {
+  const loras: AppliedLora[] = [];
+  for (const entry of Array.isArray(data.loras) ? data.loras : []) {
+    if (!entry || typeof entry !== "object") continue;
+    const name = str(entry as Json, "name");
+    if (name !== null) loras.push({ name, weight: num(entry as Json, "weight") ?? 1 });
+  }
+  return loras;
 }
 
 /** `images`: the entries with an image data: URL, in order; an api that sends none has only `image`, seed `seed`. */

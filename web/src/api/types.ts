@@ -21,3 +21,10 @@ export type StreamStarted = Schemas["StreamStarted"];
 export type StreamProgress = Schemas["StreamProgress"];
 export type StreamDone = Schemas["StreamDone"];
 export type StreamImage = Schemas["StreamImage"];
+
+/** One model of GET /models: its name (what `model` sends), A1111's title, short hash, kind, and flags. */
+export type LibraryModel = Schemas["LibraryModel"];
+/** One LoRA of GET /loras: its name (what `loras` and `<lora:name:weight>` name), alias, hash and path. */
+export type LibraryLora = Schemas["LibraryLora"];
+/** A LoRA and its weight, as a request sends it and the `done` event reports what was applied. */
+export type LoraWeight = Schemas["LoraWeight"];

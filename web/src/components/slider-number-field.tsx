@@ -1,5 +1,7 @@
 "use client";
 
+import type { ReactNode } from "react";
+
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { Slider } from "@/components/ui/slider";
@@ -16,7 +18,9 @@ interface SliderNumberFieldProps {
   /** The number input's step; the slider's too unless sliderStep says otherwise. */
   step?: number;
   sliderStep?: number;
-  hint: string;
+  hint: ReactNode;
+  /** Shown after the number input (a Remove button). */
+  actions?: ReactNode;
 }
 
 /** A number input and a slider for the same value, under one label, with a hint the input is described by. */
@@ -31,6 +35,7 @@ export function SliderNumberField({
   step,
   sliderStep,
   hint,
+  actions,
 }: SliderNumberFieldProps) {
   const typed = Number(value);
   // The slider shows the typed value when it can; a blank or unreadable one puts the thumb at the start.
@@ -39,20 +44,25 @@ export function SliderNumberField({
   return (
     <div className="space-y-2">
       <div className="flex items-center justify-between gap-4">
-        <Label htmlFor={id}>{label}</Label>
-        <Input
-          id={id}
-          name={name}
-          type="number"
-          inputMode={integer ? "numeric" : "decimal"}
-          className="h-8 w-24"
-          min={min}
-          max={max}
-          step={step ?? sliderStep ?? "any"}
-          value={value}
-          onChange={(event) => onChange(event.target.value)}
-          aria-describedby={`${id}-hint`}
-        />
+        <Label htmlFor={id} className="break-all">
+          {label}
+        </Label>
+        <div className="flex shrink-0 items-center gap-1">
+          <Input
+            id={id}
+            name={name}
+            type="number"
+            inputMode={integer ? "numeric" : "decimal"}
+            className="h-8 w-24"
+            min={min}
+            max={max}
+            step={step ?? sliderStep ?? "any"}
+            value={value}
+            onChange={(event) => onChange(event.target.value)}
+            aria-describedby={`${id}-hint`}
+          />
+          {actions}
+        </div>
       </div>
       <Slider
         thumbLabel={label}

@@ -6,6 +6,12 @@ import type { GenerateRequest, ModelDefaults } from "@/api/types";
 
 export type SeedMode = "random" | "fixed";
 
+/** A LoRA of the picker: a name of GET /loras and its weight as typed ("" is the api's default, 1). */
+export interface LoraEntry {
+  name: string;
+  weight: string;
+}
+
 export interface FormValues {
   positivePrompt: string;
   negativePrompt: string;
@@ -21,6 +27,10 @@ export interface FormValues {
   scheduleType: string;
   /** How many images, with seeds seed, seed+1, ...; 1 sends none. */
   count: string;
+  /** A model's name of GET /models; "" is the library's default, which sends none. */
+  model: string;
+  /** The LoRA picker's; the prompt's `<lora:…>` tags are the prompt's and go with it. None sends none. */
+  loras: LoraEntry[];
 }
 
 export const AUTOMATIC_SCHEDULE = "Automatic";
@@ -38,6 +48,8 @@ export const EMPTY_VALUES: FormValues = {
   sampler: "",
   scheduleType: AUTOMATIC_SCHEDULE,
   count: "1",
+  model: "",
+  loras: [],
 };
 
 export function defaultsToValues(defaults: ModelDefaults | undefined): Partial<FormValues> {
@@ -56,6 +68,12 @@ function numberField(raw: string): number | undefined {
   if (text === "") return undefined;
   const value = Number(text);
   return Number.isNaN(value) ? undefined : value;
+}
+
+/** A picker's LoRA as the request's: a blank weight is left to the api (1). */
+function loraWeight({ name, weight }: LoraEntry): NonNullable<GenerateRequest["loras"]>[number] {
+  const value = numberField(weight);
+  return value === undefined ? { name } : { name, weight: value };
 }
 
 export function toRequest(values: FormValues): GenerateRequest {
@@ -77,17 +95,22 @@ export function toRequest(values: FormValues): GenerateRequest {
   if (schedule !== "" && schedule !== AUTOMATIC_SCHEDULE) request.scheduleType = schedule as GenerateRequest["scheduleType"];
   const count = numberField(values.count);
   if (count !== undefined && count !== 1) request.count = count;
+  if (values.model.trim() !== "") request.model = values.model.trim();
+  if (values.loras.length > 0) request.loras = values.loras.map(loraWeight);
   return request;
 }
 
 /**
  * The values an earlier image was made with, its seed fixed and one image, so Generate makes the same picture
- * again (an image of a request for several has its own seed: seed+1, ...).
+ * again (an image of a request for several has its own seed: seed+1, ...). Its model is the one that ran, ""
+ * when that is `defaultModel` (the library's default now); its LoRAs the picker's as sent (the prompt keeps its tags).
  */
-export function valuesOf(values: FormValues, info: GenerationInfo): FormValues {
+export function valuesOf(values: FormValues, info: GenerationInfo, defaultModel?: string): FormValues {
+  const model = info.model ?? values.model;
   return {
     ...values,
     count: "1",
+    model: model === defaultModel ? "" : model,
     width: String(info.width ?? values.width),
     height: String(info.height ?? values.height),
     steps: String(info.steps ?? values.steps),

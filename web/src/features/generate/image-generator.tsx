@@ -8,10 +8,14 @@ import { HistoryStrip } from "@/features/history/history-strip";
 import { useHistory } from "@/features/history/use-history";
 import type { Infotext } from "@/features/infotext/infotext";
 import { DropOverlay, ImportButton, ImportNoticeView } from "@/features/infotext/infotext-import";
+import { infotextLibraryValues, mergeValues } from "@/features/infotext/infotext-library";
 import { infotextToValues } from "@/features/infotext/infotext-to-form";
 import { useInfotextImport } from "@/features/infotext/use-infotext-import";
 import { ImagePreview } from "@/features/preview/image-preview";
 import { ResultsGrid } from "@/features/preview/results-grid";
+import { PromptLoraChips } from "@/features/loras/prompt-lora-chips";
+import { useLoras } from "@/features/loras/use-loras";
+import { useModels } from "@/features/models/use-models";
 import { AdvancedSettings, type ModelChoices } from "@/features/settings/advanced-settings";
 import { useSamplers } from "@/features/settings/use-samplers";
 import { DemoModelNotice, ModelStatusBadge, NotReadyNotice } from "@/features/status/model-status";
@@ -30,6 +34,8 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
   const target: ApiTarget = { baseUrl: apiBaseUrl, apiKey };
   const { ready, defaults, maxCount, recheck } = useReady(target);
   const samplers = useSamplers(target, defaults !== undefined);
+  const models = useModels(target, defaults !== undefined);
+  const loras = useLoras(target, defaults !== undefined);
   const form = useFormValues(defaults);
   const history = useHistory();
   const generation = useGeneration(target);
@@ -37,8 +43,12 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
   const formRef = useRef<HTMLFormElement>(null);
   const defaultSampler = defaults?.sampler;
   const toValues = useCallback(
-    (info: Infotext) => infotextToValues(info, samplers.samplers, defaultSampler),
-    [samplers.samplers, defaultSampler],
+    (info: Infotext) =>
+      mergeValues(
+        infotextToValues(info, samplers.samplers, defaultSampler),
+        infotextLibraryValues(info, { models: models.models, loras: loras.loras }),
+      ),
+    [samplers.samplers, defaultSampler, models.models, loras.loras],
   );
   const importer = useInfotextImport(toValues, form.update);
   const model: ModelChoices | null = defaults ? { ...samplers, defaultSampler: defaults.sampler, maxCount: maxCount ?? 1 } : null;
@@ -92,6 +102,7 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
             values={values}
             onChange={form.update}
             onSubmitShortcut={() => formRef.current?.requestSubmit()}
+            promptExtra={<PromptLoraChips prompt={values.positivePrompt} loras={loras.loras} />}
           />
           <ImportButton onFile={importer.importFile} />
           {importer.notice && <ImportNoticeView notice={importer.notice} onDismiss={importer.dismiss} />}
@@ -99,6 +110,7 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
             values={values}
             onChange={form.update}
             model={model}
+            library={{ models, loras }}
             open={advancedOpen}
             onOpenChange={setAdvancedOpen}
           />
@@ -133,7 +145,7 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
         onSelect={(image) => {
           history.select(image.id);
           // Its parameters come back too, with its seed fixed, so Generate makes the same picture again.
-          form.replace(valuesOf(image.values, image.info));
+          form.replace(valuesOf(image.values, image.info, models.defaultModel?.name));
         }}
       />
     </div>

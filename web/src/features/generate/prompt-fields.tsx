@@ -1,6 +1,6 @@
 "use client";
 
-import type { KeyboardEvent } from "react";
+import type { KeyboardEvent, ReactNode } from "react";
 
 import { LIMITS } from "@/api/limits";
 import { Label } from "@/components/ui/label";
@@ -12,6 +12,8 @@ interface PromptFieldsProps {
   onChange: (patch: Partial<FormValues>) => void;
   /** Ctrl+Enter (⌘+Enter) in either prompt. */
   onSubmitShortcut: () => void;
+  /** Under the prompt: its LoRA tags as chips. */
+  promptExtra?: ReactNode;
 }
 
 /** "12 / 2000": the length the api allows, said before it refuses a longer prompt (no maxlength: it would cut). */
@@ -24,7 +26,7 @@ function Count({ id, text, max }: { id: string; text: string; max: number }) {
   );
 }
 
-export function PromptFields({ values, onChange, onSubmitShortcut }: PromptFieldsProps) {
+export function PromptFields({ values, onChange, onSubmitShortcut, promptExtra }: PromptFieldsProps) {
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
@@ -49,6 +51,7 @@ export function PromptFields({ values, onChange, onSubmitShortcut }: PromptField
         <p className="text-right text-xs text-muted-foreground">
           <Count id="prompt-count" text={values.positivePrompt} max={LIMITS.positivePrompt.maxLength} />
         </p>
+        {promptExtra}
       </div>
       <div className="space-y-2">
         <Label htmlFor="negative-prompt">Negative prompt</Label>

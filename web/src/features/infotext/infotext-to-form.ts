@@ -1,5 +1,6 @@
 // An image's A1111 parameters as the form's values: prompt, negative prompt, steps, sampler, schedule type,
-// CFG scale, seed and size. Other keys (Model, Version, Hires upscale, ...) are ignored. Pure: no DOM, no React.
+// CFG scale, seed and size (the model and LoRAs: infotext-library.ts). Other keys (Version, Hires upscale, ...) are
+// ignored. Pure: no DOM, no React.
 import type { SamplerInfo } from "@/api/types";
 import { AUTOMATIC_SCHEDULE, type FormValues } from "@/features/generate/form-values";
 import { param, parseSize, type Infotext } from "./infotext";

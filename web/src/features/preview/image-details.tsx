@@ -56,8 +56,14 @@ export function ImageDetails({ image, onReuseSeed }: { image: GeneratedImage; on
         </dd>
         <dt className="text-muted-foreground">Model</dt>
         <dd className="flex items-center gap-2">
-          <span className="break-all">{info.model ?? "unknown"}</span>
+          <span className="break-all" data-testid="used-model">
+            {info.model ?? "unknown"}
+          </span>
           {info.demoModel && <Badge variant="warning">demo</Badge>}
+        </dd>
+        <dt className="text-muted-foreground">LoRAs</dt>
+        <dd data-testid="used-loras" className="break-all">
+          {info.loras.length === 0 ? "none" : info.loras.map(({ name, weight }) => `${name} × ${weight}`).join(", ")}
         </dd>
       </dl>
       <div className="flex flex-col gap-2">

@@ -8,6 +8,10 @@ import { Button } from "@/components/ui/button";
 import { Collapsible, CollapsibleContent, CollapsibleTrigger } from "@/components/ui/collapsible";
 import { Skeleton } from "@/components/ui/skeleton";
 import type { FormValues } from "@/features/generate/form-values";
+import { LoraPicker } from "@/features/loras/lora-picker";
+import type { LorasState } from "@/features/loras/use-loras";
+import { ModelPicker } from "@/features/models/model-picker";
+import type { ModelsState } from "@/features/models/use-models";
 import { SamplerFields } from "./sampler-fields";
 import { SeedField } from "./seed-field";
 import { SizeFields } from "./size-fields";
@@ -22,19 +26,30 @@ export interface ModelChoices extends SamplersState {
   maxCount: number;
 }
 
+/** The model library: its models (GET /models) and LoRAs (GET /loras). */
+export interface LibraryChoices {
+  models: ModelsState;
+  loras: LorasState;
+}
+
 interface AdvancedSettingsProps {
   values: FormValues;
   onChange: (patch: Partial<FormValues>) => void;
   /** Null until GET /ready has told the worker's defaults: its fields would show numbers no model uses. */
   model: ModelChoices | null;
+  library: LibraryChoices;
   open: boolean;
   onOpenChange: (open: boolean) => void;
 }
 
-function Summary({ values, model }: { values: FormValues; model: ModelChoices }) {
+function Summary({ values, model, library }: { values: FormValues; model: ModelChoices; library: LibraryChoices }) {
   const count = Number(values.count);
+  const loras = values.loras.length;
+  const modelName = values.model || library.models.defaultModel?.name;
   return (
     <>
+      {modelName ? `${modelName} · ` : ""}
+      {loras > 0 ? `${loras} LoRA${loras > 1 ? "s" : ""} · ` : ""}
       {values.width || "?"} × {values.height || "?"} · {values.sampler || model.defaultSampler} ·{" "}
       {values.steps || "default"} steps · guidance {values.guidanceScale || "default"} · seed{" "}
       {values.seedMode === "fixed" ? values.seed || "?" : "random"}
@@ -60,7 +75,7 @@ function SettingsSkeleton() {
   );
 }
 
-export function AdvancedSettings({ values, onChange, model, open, onOpenChange }: AdvancedSettingsProps) {
+export function AdvancedSettings({ values, onChange, model, library, open, onOpenChange }: AdvancedSettingsProps) {
   const { steps, guidanceScale } = LIMITS;
   const maxCount = model ? Math.min(model.maxCount, LIMITS.count.max) : 1;
   return (
@@ -69,7 +84,7 @@ export function AdvancedSettings({ values, onChange, model, open, onOpenChange }
         <Button type="button" variant="ghost" className="w-full justify-between rounded-lg px-4">
           <span>Advanced</span>
           <span className="flex items-center gap-2 text-xs font-normal text-muted-foreground">
-            {model ? <Summary values={values} model={model} /> : "Connecting to the worker…"}
+            {model ? <Summary values={values} model={model} library={library} /> : "Connecting to the worker…"}
             <ChevronDown aria-hidden="true" className={open ? "rotate-180 transition-transform" : "transition-transform"} />
           </span>
         </Button>
@@ -77,6 +92,8 @@ export function AdvancedSettings({ values, onChange, model, open, onOpenChange }
       <CollapsibleContent className="space-y-5 px-4 pb-4 pt-2">
         {model ? (
           <>
+            <ModelPicker value={values.model} onChange={onChange} library={library.models} />
+            <LoraPicker value={values.loras} onChange={onChange} library={library.loras} />
             <SizeFields values={values} onChange={onChange} />
             <SamplerFields
               values={values}
