@@ -49,8 +49,13 @@ def scan(root: Path) -> dict[str, ModelEntry]:
     if not root.is_dir():
         return found
     resolved_root = root.resolve()
+    seen: set[Path] = set()
 
     def visit(folder: Path) -> None:
+        # A symlink back to a folder already walked (a loop) is walked once.
+        if folder.resolve() in seen:
+            return
+        seen.add(folder.resolve())
         for child in sorted(folder.iterdir()):
             if child.name in _NOT_MODELS or child.name.startswith("."):
                 continue
