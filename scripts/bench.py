@@ -25,6 +25,7 @@ from genproto import generator_pb2, generator_pb2_grpc  # noqa: E402
 
 import worker.offline  # noqa: E402, F401  (before diffusers)
 from scripts.bench_generation import count_vs_singles, model_switch  # noqa: E402
+from scripts.bench_loras import report as lora_overhead  # noqa: E402
 from scripts.bench_prompts import bench_long_prompt_encoding  # noqa: E402
 from scripts.devstack import Service, start_api, start_worker  # noqa: E402
 from worker.encode import Encoder, encode_preview  # noqa: E402
@@ -273,6 +274,7 @@ def main() -> None:
     if "controls" in only:
         count_vs_singles(256, steps=8, repeats=args.repeats, max_batch=4)
         model_switch(args.repeats)
+        lora_overhead(repeats=args.repeats)
         encoded = bench_long_prompt_encoding(load_model(WorkerSettings(WORKER_DEVICE="cpu")).pipeline, args.repeats)
         print(
             f"prompt encoding: short {ms(encoded['short_s'])}, 2000-char weighted {ms(encoded['long_s'])} "

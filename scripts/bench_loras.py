@@ -136,15 +136,20 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
-    model = load_model(WorkerSettings(PY_MODEL_PATH="", WORKER_DEVICE=args.device))
+    report(args.device, args.repeats, args.size, args.steps)
+
+
+def report(device: str = "cpu", repeats: int = 5, size: int = 256, steps: int = 10) -> None:
+    """Print the `make bench` line: per-request seconds with none, one and three tiny LoRAs, fused and unfused."""
+    model = load_model(WorkerSettings(PY_MODEL_PATH="", WORKER_DEVICE=device))
     source = build_demo_pipeline()
     with tempfile.TemporaryDirectory() as folder:
         targets = {"unet": UNET_TARGETS, "text_encoder": TEXT_TARGETS, "text_encoder_2": TEXT_TARGETS}
         made = [lora_weights(source, seed, targets) for seed in range(3)]
         paths = [save_diffusers_lora(w, Path(folder) / f"{i}.safetensors") for i, w in enumerate(made)]
-        r = bench_lora_overhead(model.pipeline, paths, args.repeats, size=args.size, steps=args.steps)
+        r = bench_lora_overhead(model.pipeline, paths, repeats, size=size, steps=steps)
     print(
-        f"loras on {model.name} ({model.device}, {args.size}px, {args.steps} steps, median of {args.repeats}): "
+        f"loras on {model.name} ({model.device}, {size}px, {steps} steps, median of {repeats}): "
         f"none {r['none_s']:.3f} s; 1 LoRA unfused {r['1_unfused_s']:.3f} s, fused {r['1_fused_s']:.3f} s; "
         f"3 LoRAs unfused {r['3_unfused_s']:.3f} s, fused {r['3_fused_s']:.3f} s; first load of 3 "
         f"{r['first_load_s']:.3f} s; fused vs unfused max pixel diff {r['3_fused_vs_unfused_max_diff']:.1e}; "
