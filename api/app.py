@@ -12,7 +12,7 @@ from api.auth import ApiKeyMiddleware, ApiKeys, document_bearer_auth
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, InternalErrorMiddleware
 from api.native.protocol import STREAM_EVENTS, StreamImage
-from api.native.routes import EXPOSED_HEADERS
+from api.native.routes import EXPOSED_HEADERS, IMAGE_ROUTES
 from api.native.routes import router as native_router
 from api.observability import instrument
 from api.openapi_docs import add_components
@@ -66,7 +66,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     # any body is read); the last-resort 500; the metrics (which so count 401s, 413s and 500s too); CORS,
     # outside every error answer so a browser can read them; the request id, outermost so every log line of
     # the request names it.
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.api_max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.api_max_body_bytes,
+        image_paths=IMAGE_ROUTES,
+        max_image_bytes=settings.api_max_image_body_bytes,
+    )
     app.add_middleware(ApiKeyMiddleware, keys=keys)
     app.add_middleware(InternalErrorMiddleware)
     instrument(app)

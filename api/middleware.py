@@ -17,17 +17,24 @@ class BodyLimitMiddleware:
     buffering it; a body within the limit is replayed to the app as one message.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, image_paths: frozenset[str] = frozenset(), max_image_bytes: int = 0
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Routes whose body may carry images (base64): their own, larger limit; the route itself holds a body
+        # without images to max_body_bytes (api/native/routes.py).
+        self.image_paths = image_paths
+        self.max_image_bytes = max(max_image_bytes, max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_image_bytes if scope["path"] in self.image_paths else self.max_body_bytes
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._refuse(f"{int(declared)} bytes", scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(f"{int(declared)} bytes", limit, scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -38,17 +45,30 @@ class BodyLimitMiddleware:
                 return
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 # A chunked body has no declared size; say how much arrived before we stopped reading.
-                await self._refuse(f"at least {size} bytes", scope, receive, send)
+                await self._refuse(f"at least {size} bytes", limit, scope, receive, send)
                 return
             chunks.append(chunk)
             more_body = message.get("more_body", False)
-        await self.app(scope, _replay(b"".join(chunks), receive), send)
+        body = b"".join(chunks)
+        if size > self.max_body_bytes and not _carries_images(body):
+            # Only an image earns the larger limit: a plain request stays small however it is padded.
+            await self._refuse(
+                f"{size} bytes", f"{self.max_body_bytes} bytes without initImage or mask", scope, receive, send
+            )
+            return
+        await self.app(scope, _replay(body, receive), send)
 
-    async def _refuse(self, size: str, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"the request body must be at most {self.max_body_bytes} bytes (got {size})"
+    async def _refuse(self, size: str, limit: int | str, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = f"{limit} bytes" if isinstance(limit, int) else limit
+        message = f"the request body must be at most {limit} (got {size})"
         await error_response(413, ErrorCode.PAYLOAD_TOO_LARGE, message)(scope, receive, send)
+
+
+def _carries_images(body: bytes) -> bool:
+    """Whether a JSON body has an init image or a mask (the keys' bytes; the parser checks the rest)."""
+    return b'"initImage"' in body or b'"mask"' in body
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

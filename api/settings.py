@@ -59,6 +59,12 @@ class ApiSettings(BaseSettings):
     api_max_body_bytes: int = Field(
         default=65536, ge=1024, le=16 * 1024 * 1024, description="Largest accepted request body (413 above)."
     )
+    api_max_image_body_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        le=256 * 1024 * 1024,
+        description="Largest body of a request that carries an init image or a mask (413 above).",
+    )
     api_log_level: LogLevel = Field(default="info", description="Log level of the gateway and uvicorn.")
     api_log_format: LogFormat = Field(
         default="text", description="text: one line per record; json: one JSON object per line (with request_id)."

@@ -77,6 +77,14 @@ class Service:
         if self.process.poll() is not None:
             raise RuntimeError(f"{self.module} exited with {self.process.returncode}:\n{self.log()}")
 
+    def rss_mib(self) -> float:
+        """The process's resident memory now, in MiB (Linux /proc)."""
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError(f"no VmRSS for {self.module}")
+
     def signal(self, signum: int) -> None:
         assert self.process is not None
         self.process.send_signal(signum)

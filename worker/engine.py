@@ -296,7 +296,8 @@ class Engine:
 
     def _step_hook(self, batch: list[Job], started: float) -> StepHook:
         """Called by the pipeline after each step: stops a cancelled batch, reports progress to streamed jobs."""
-        total = batch[0].params.steps
+        # From an init image only about steps x strength steps run: progress counts those.
+        total = batch[0].params.run_steps
 
         def on_step(step: int, latents: torch.Tensor) -> None:
             # A batch stops when every job in it is cancelled; one cancelled job alone rides along.

@@ -92,6 +92,9 @@ def infotext(
         "Size": f"{params.width}x{params.height}",
         "Model hash": model_hash,
         "Model": model_name_for_infotext(model_name),
+        # Image to image (A1111's img2img tab writes these two).
+        "Denoising strength": format_number(params.strength) if params.init is not None else None,
+        "Mask blur": str(params.mask_blur) if params.init is not None and params.init.mask is not None else None,
         # A1111's Lora extension (extensions-builtin/Lora/scripts/lora_script.py): "alias: hash, ..." in one value.
         "Lora hashes": ", ".join(f"{name}: {short}" for name, short in lora_hashes) or None,
         "Version": f"{PACKAGE} {version}",

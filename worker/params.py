@@ -1,13 +1,18 @@
 """Turns a GenerateImageRequest into checked generation parameters, filling defaults from the model."""
 
+import dataclasses
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from genproto import generator_pb2, limits, samplers
 from genproto.limits import ImageFormat
 
+from worker import init_images
 from worker.errors import InvalidRequest
+from worker.init_images import Prepared
 from worker.model_loader import Defaults
 
 # Random seeds stay within the limit the api enforces, so a browser (a JavaScript number) holds them exactly.
@@ -37,6 +42,21 @@ class GenerationParams:
     model: str = ""
     # The LoRAs by library name and weight: the request's `loras`, then its prompt's `<lora:…>` tags.
     loras: tuple[tuple[str, float], ...] = ()
+    # Image to image: the strength (0: text to image), the mask's blur, the masked area's fill, the prepared
+    # pixels (not compared: image_key, their digest, stands for them) and their digest.
+    strength: float = 0.0
+    mask_blur: int = 0
+    inpainting_fill: str = "original"
+    init: Prepared | None = dataclasses.field(default=None, compare=False, repr=False)
+    image_key: str = ""
+
+    @property
+    def run_steps(self) -> int:
+        """The denoising steps that really run: all of them, or about steps x strength from an init image."""
+        if self.init is None:
+            return self.steps
+        # diffusers' img2img: init_timestep = min(int(steps * strength), steps).
+        return min(int(self.steps * self.strength), self.steps)
 
 
 def _check(refusal: str | None) -> None:
@@ -56,11 +76,20 @@ def resolve_params(
             raise InvalidRequest(limits.too_long(field, limits.MAX_PROMPT_CHARS, len(text)))
     width = request.width if request.HasField("width") else defaults.width
     height = request.height if request.HasField("height") else defaults.height
+    if request.HasField("width"):
+        _check(limits.check_side("width", width))
+    if request.HasField("height"):
+        _check(limits.check_side("height", height))
+    start = _image_to_image(request)
+    if start.prepared is not None:
+        height, width = start.prepared.image.shape[:2]
     steps = request.steps if request.HasField("steps") else defaults.steps
     guidance = request.guidance_scale if request.HasField("guidance_scale") else defaults.guidance_scale
     _check(limits.check_side("width", width))
     _check(limits.check_side("height", height))
     _check(limits.check_range("steps", steps, limits.MIN_STEPS, limits.MAX_STEPS))
+    if start.prepared is not None and int(steps * start.strength) < 1:
+        raise InvalidRequest(f"denoisingStrength {start.strength:g} x steps {steps} must be at least one step")
     _check(limits.check_range("guidance_scale", guidance, limits.MIN_GUIDANCE, limits.MAX_GUIDANCE))
     seed = request.seed
     if request.HasField("seed"):
@@ -89,7 +118,66 @@ def resolve_params(
         sampler=sampler,
         schedule_type=schedule,
         image_count=count,
+        strength=start.strength,
+        mask_blur=start.mask_blur,
+        inpainting_fill=start.fill,
+        init=start.prepared,
+        image_key=start.key,
     )
+
+
+_IMAGE_FIELDS: dict[Literal["denoising_strength", "mask_blur", "inpainting_fill", "resize_mode"], str] = {
+    "denoising_strength": "denoisingStrength",
+    "mask_blur": "maskBlur",
+    "inpainting_fill": "inpaintingFill",
+    "resize_mode": "resizeMode",
+}
+
+
+@dataclass(frozen=True)
+class _Start:
+    """What an image-to-image request starts from; all defaults for text to image."""
+
+    prepared: Prepared | None = None
+    strength: float = 0.0
+    mask_blur: int = 0
+    fill: str = "original"
+    key: str = ""
+
+
+def _image_to_image(request: generator_pb2.GenerateImageRequest) -> _Start:
+    """Decode, check and size the init image and the mask (on this handler's thread, never the engine's)."""
+    if not request.init_image:
+        # Worker-only checks name the fields as the api's JSON does, since the api passes these words on.
+        for field, shown in _IMAGE_FIELDS.items():
+            if request.HasField(field):
+                raise InvalidRequest(f"{shown} applies to image to image: send initImage too")
+        if request.mask:
+            raise InvalidRequest("mask applies to image to image: send initImage too")
+        return _Start()
+    strength = request.denoising_strength if request.HasField("denoising_strength") else limits.DEFAULT_STRENGTH
+    if not limits.MIN_STRENGTH < strength <= limits.MAX_STRENGTH:
+        raise InvalidRequest(limits.strength_out_of_range("denoising_strength", f"{strength:g}"))
+    blur = request.mask_blur if request.HasField("mask_blur") else limits.DEFAULT_MASK_BLUR
+    _check(limits.check_range("mask_blur", blur, limits.MIN_MASK_BLUR, limits.MAX_MASK_BLUR))
+    fill = request.inpainting_fill if request.HasField("inpainting_fill") else limits.INPAINTING_FILLS[0]
+    if fill not in limits.INPAINTING_FILLS:
+        choices = limits.choices(limits.INPAINTING_FILLS)
+        raise InvalidRequest(limits.not_one_of("inpainting_fill", choices, json.dumps(fill)))
+    mode = request.resize_mode if request.HasField("resize_mode") else limits.RESIZE_MODES[0]
+    if mode not in limits.RESIZE_MODES:
+        raise InvalidRequest(limits.not_one_of("resize_mode", limits.choices(limits.RESIZE_MODES), json.dumps(mode)))
+    init = init_images.decode(request.init_image, "initImage")
+    mask = init_images.decode(request.mask, "mask") if request.mask else None
+    width = request.width if request.HasField("width") else None
+    height = request.height if request.HasField("height") else None
+    size = init_images.output_size(init, width, height)
+    prepared = init_images.prepare(init, mask, size, mode, blur)
+    # Jobs share a pipeline call only when they start from the same pixels.
+    key = hashlib.sha256(
+        prepared.image.tobytes() + (prepared.mask.tobytes() if prepared.mask is not None else b"")
+    ).hexdigest()
+    return _Start(prepared, strength, blur if prepared.mask is not None else 0, fill, key)
 
 
 def _sampler(request: generator_pb2.GenerateImageRequest, defaults: Defaults) -> tuple[str | None, str]:

@@ -234,6 +234,8 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
             image_count=params.image_count,
             infotext=text,
             loras=[generator_pb2.LoraWeight(name=name, weight=weight) for name, weight in params.loras],
+            denoising_strength=params.strength,
+            mask_blur=params.mask_blur,
         )
 
     @grpc_errors

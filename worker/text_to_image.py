@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
-from diffusers import StableDiffusionXLPipeline
+from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline, StableDiffusionXLPipeline
+from PIL import Image
 
-from worker import samplers
+from worker import init_images, samplers
 from worker.lora_tags import extract_lora_tags
 from worker.params import GenerationParams
 from worker.prompt_encoding import PromptKey, count_chunks, encode_prompt_pair, prompt_cache_key
@@ -42,6 +43,11 @@ def batch_key(params: GenerationParams) -> tuple[object, ...]:
         params.sampler,
         params.schedule_type,
         own_noise,
+        # One init image (and mask) per call.
+        params.image_key,
+        params.strength,
+        params.mask_blur,
+        params.inpainting_fill,
     )
 
 
@@ -52,6 +58,9 @@ class TextToImage:
         self.pipeline = pipeline
         # The model's own scheduler, as loaded: every job's scheduler is built from its config.
         self.own_scheduler = pipeline.scheduler
+        # Built on the first image-to-image or inpainting job, over the same modules.
+        self._img2img: StableDiffusionXLImg2ImgPipeline | None = None
+        self._inpaint: StableDiffusionXLInpaintPipeline | None = None
         self.prompt_cache_size = prompt_cache_size
         self._cache: OrderedDict[tuple[PromptKey, tuple[object, ...]], Embeddings] = OrderedDict()
 
@@ -75,6 +84,27 @@ class TextToImage:
                 self._cache.popitem(last=False)
         return embeddings
 
+    def _pipeline_for(self, params: GenerationParams) -> tuple[Any, Callable[[int], dict[str, Any]]]:
+        """The pipeline a job runs on (text to image, image to image, inpainting) and its image inputs for n images.
+
+        The img2img and inpaint pipelines are built once `from_pipe` of the loaded one: the same modules, so no
+        second copy of the weights (docs/architecture.md, "Where a new thing goes": a new pipeline).
+        """
+        start = params.init
+        if start is None:
+            return self.pipeline, lambda n: {}
+        image = Image.fromarray(start.image)
+        if start.mask is None:
+            if self._img2img is None:
+                self._img2img = StableDiffusionXLImg2ImgPipeline.from_pipe(self.pipeline)
+            return self._img2img, lambda n: {"image": [image] * n, "strength": params.strength}
+        if params.inpainting_fill == "latent noise":
+            image = Image.fromarray(init_images.latent_noise(start.image, start.mask, params.seed))
+        mask = Image.fromarray(start.mask)
+        if self._inpaint is None:
+            self._inpaint = StableDiffusionXLInpaintPipeline.from_pipe(self.pipeline)
+        return self._inpaint, lambda n: {"image": [image] * n, "mask_image": [mask] * n, "strength": params.strength}
+
     def batch_key(self, params: GenerationParams) -> tuple[object, ...]:
         """batch_key, and the prompt's length in chunks: a batch's embeddings are joined, so they must match."""
         prompt, _ = extract_lora_tags(params.prompt)
@@ -94,10 +124,12 @@ class TextToImage:
             return tensors
 
         # A fresh scheduler per call: no step state (a multistep solver's history, a noise sampler) carries over.
-        self.pipeline.scheduler = samplers.build(self.own_scheduler, first.sampler, first.schedule_type, first.seed)
+        scheduler = samplers.build(self.own_scheduler, first.sampler, first.schedule_type, first.seed)
+        pipeline, inputs = self._pipeline_for(first)
+        pipeline.scheduler = scheduler
         with torch.inference_mode():
             conditioning = [self.embeddings(p.prompt, p.negative_prompt, text_key) for p in batch]
-            images = self.pipeline(
+            images = pipeline(
                 prompt_embeds=torch.cat([c.prompt for c in conditioning]),
                 negative_prompt_embeds=torch.cat([c.negative for c in conditioning]),
                 pooled_prompt_embeds=torch.cat([c.pooled for c in conditioning]),
@@ -110,8 +142,12 @@ class TextToImage:
                 generator=[torch.Generator(device="cpu").manual_seed(p.seed) for p in batch],
                 output_type="pt",
                 callback_on_step_end=on_step_end,
+                **inputs(len(batch)),
             ).images
             # To uint8 on the device, so only a quarter of the bytes cross to the host; the same rounding
             # as diffusers' own numpy_to_pil.
             pixels = (images.float() * 255).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        if first.init is not None and first.init.mask is not None:
+            # A1111 pastes the original back over the result: outside the mask nothing moved, bit for bit.
+            pixels = np.stack([init_images.paste_back(first.init.image, image, first.init.mask) for image in pixels])
         return [np.ascontiguousarray(image) for image in pixels]

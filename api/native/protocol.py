@@ -1,16 +1,26 @@
 """The native dialect's wire models: its request, /health and /ready, and the events of its stream."""
 
+import base64
+import binascii
+import json
 from typing import Annotated, Any, Final, Literal
 
 from genproto import limits, samplers
 from genproto.limits import MAX_PROMPT_CHARS, MAX_SIDE, MIN_SIDE, SIDE_STEP
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from api.problems import ErrorCode
 
 # docs/architecture.md, section "Validate at the edge, re-check at the worker": every bound below is limits'.
+
+# Images travel in JSON as base64 (A1111's convention), a data: URL's prefix allowed; the model holds the bytes.
+BASE64_PATTERN: Final = r"^(data:[^,]*,)?(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+Base64Image = Annotated[
+    bytes | None,
+    WithJsonSchema({"type": ["string", "null"], "contentEncoding": "base64", "pattern": BASE64_PATTERN}),
+]
 
 # strict: JSON types only ("512" or true is not a size), so a client's type bug is named, not guessed at.
 Side = Annotated[int | None, Field(strict=True, ge=MIN_SIDE, le=MAX_SIDE, multiple_of=SIDE_STEP)]
@@ -151,6 +161,62 @@ class GenerateImageRequest(BaseModel):
         description="LoRAs for this request only (GET /loras); `<lora:name:weight>` tags in the prompt add to them.",
     )
 
+    init_image: Base64Image = Field(
+        default=None,
+        description="Image to image: a PNG, JPEG or WebP to start from, base64 or a data: URL. Unset: text to image.",
+    )
+    denoising_strength: float | None = Field(
+        default=None,
+        strict=True,
+        allow_inf_nan=False,
+        description=f"How much of initImage is denoised again, more than {limits.MIN_STRENGTH:g} and at most "
+        f"{limits.MAX_STRENGTH:g} (about steps x strength steps run). Unset: {limits.DEFAULT_STRENGTH:g}.",
+        json_schema_extra={"exclusiveMinimum": limits.MIN_STRENGTH, "maximum": limits.MAX_STRENGTH},
+    )
+    mask: Base64Image = Field(
+        default=None,
+        description="Inpainting: an image of initImage's size, base64 or a data: URL; white repaints, black keeps, "
+        "grey partly. Unset: initImage's alpha channel when it has transparency, else no mask.",
+    )
+    mask_blur: int | None = Field(
+        default=None,
+        strict=True,
+        ge=limits.MIN_MASK_BLUR,
+        le=limits.MAX_MASK_BLUR,
+        description=f"The mask's feathering in pixels. Unset: {limits.DEFAULT_MASK_BLUR}.",
+    )
+    inpainting_fill: limits.InpaintingFill | None = Field(
+        default=None, description="What the masked area starts from. Unset: original."
+    )
+    resize_mode: limits.ResizeMode | None = Field(
+        default=None, description="How initImage meets a requested width/height. Unset: just resize."
+    )
+
+    @field_validator("init_image", "mask", mode="before")
+    @classmethod
+    def _base64(cls, value: Any, info: ValidationInfo) -> Any:
+        # A1111's convention: base64, with or without a data: URL's prefix; bytes travel on to the worker raw.
+        if value is None:
+            return None
+        field = to_camel(info.field_name or "")
+        if not isinstance(value, str):
+            raise PydanticCustomError("refused", "{message}", {"message": f"{field} must be a base64 string"})
+        text = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            shown = json.dumps(value[:20]) + ("..." if len(value) > 20 else "")
+            message = f"{field} must be base64 or a data: URL of a PNG, JPEG or WebP (got {shown})"
+            raise PydanticCustomError("refused", "{message}", {"message": message}) from None
+
+    @field_validator("denoising_strength")
+    @classmethod
+    def _strength_in_range(cls, value: float | None) -> float | None:
+        if value is not None and not limits.MIN_STRENGTH < value <= limits.MAX_STRENGTH:
+            refusal = limits.strength_out_of_range("denoisingStrength", f"{value:g}")
+            raise PydanticCustomError("refused", "{message}", {"message": refusal})
+        return value
+
     @field_validator("sampler")
     @classmethod
     def _known_sampler(cls, value: str | None) -> str | None:
@@ -182,7 +248,7 @@ class GenerateImageRequest(BaseModel):
             raise PydanticCustomError("refused", "{message}", {"message": refusal})
         return value
 
-    @field_validator("width", "height", "steps", "seed", "count", mode="before")
+    @field_validator("width", "height", "steps", "seed", "count", "mask_blur", mode="before")
     @classmethod
     def _integral_number(cls, value: Any) -> Any:
         # JSON has one number type: 512.0 is the integer 512 to JSON Schema ("type": "integer") and to a JavaScript
@@ -354,6 +420,8 @@ class StreamDone(StreamEvent):
     schedule_type: str = Field(description="The schedule type that ran, as in X-Schedule-Type.")
     infotext: str = Field(description="A1111's generation parameters, as written inside the file (empty when off).")
     loras: list[LoraWeight] = Field(description="The LoRAs applied (the request's and its prompt tags').")
+    denoising_strength: float | None = Field(default=None, description="Image to image: the strength used.")
+    mask_blur: int | None = Field(default=None, description="Image to image: the mask blur used (0: no mask).")
     images: list[StreamImage] = Field(description="Every image of the request in seed order; `image` is the first.")
 
 

@@ -42,6 +42,8 @@ IMAGE_HEADERS: Final[dict[str, str]] = {
     "X-Generation-Seconds": "Seconds the pipeline ran (queue wait and encoding excluded).",
     "X-Sampler": "The sampler that ran (A1111's name; the model's own when the request named none).",
     "X-Schedule-Type": "The schedule type that ran (what Automatic resolved to).",
+    "X-Denoising-Strength": "Image to image only: the denoising strength used.",
+    "X-Mask-Blur": "Image to image only: the mask blur used (0 without a mask).",
     "X-Worker": "Which worker made the image (its WORKER_ID, by default host:port; percent-encoded beyond ASCII).",
 }
 # Clients may read these beyond the CORS-safelisted ones.
@@ -64,6 +66,8 @@ STREAM_SCHEMA: Final[dict[str, Any]] = {
 STREAM_DESCRIPTION: Final = """Events, each `event: <name>` with a JSON `data:` line (the Stream* schemas):
 `queued` (again whenever the position changes), `started`, `progress` after every step, then `done` or `error`.
 A request refused before it starts (422, 429, 503, ...) gets the plain JSON error instead of a stream."""
+# The routes whose bodies may carry an init image and a mask (API_MAX_IMAGE_BODY_BYTES).
+IMAGE_ROUTES: Final = frozenset({"/generateimage", "/generateimage/stream"})
 GENERATE_ERRORS: Final = error_responses(400, 401, 413, 415, 422, 429, 500, 503, 504)
 
 

@@ -53,6 +53,9 @@ def image_headers(reply: generator_pb2.GenerateImageResponse) -> dict[str, str]:
         "X-Sampler": reply.sampler,
         "X-Schedule-Type": reply.schedule_type,
     }
+    if reply.denoising_strength:  # image to image
+        headers["X-Denoising-Strength"] = f"{reply.denoising_strength:g}"
+        headers["X-Mask-Blur"] = str(reply.mask_blur)
     # An older worker leaves worker_id empty; no header beats an empty one.
     if reply.worker_id:
         headers["X-Worker"] = quote(reply.worker_id, safe=_HEADER_SAFE)
@@ -164,6 +167,8 @@ def done_event(results: list[generator_pb2.GenerateImageResponse]) -> ServerSent
         schedule_type=r.schedule_type,
         infotext=r.infotext,
         loras=[LoraWeight(name=lora.name, weight=lora.weight) for lora in r.loras],
+        denoising_strength=r.denoising_strength or None,
+        mask_blur=r.mask_blur if r.denoising_strength else None,
         images=[
             StreamImage(image=_data_url(each.mime_type or "image/png", each.image), seed=each.seed) for each in results
         ],

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18genproto/generator.proto\x12\tgenerator\"\xc2\x03\n\x14GenerateImageRequest\x12\x17\n\x0fpositive_prompt\x18\x01 \x01(\t\x12\x17\n\x0fnegative_prompt\x18\x02 \x01(\t\x12\x12\n\x05width\x18\x03 \x01(\rH\x00\x88\x01\x01\x12\x13\n\x06height\x18\x04 \x01(\rH\x01\x88\x01\x01\x12\x12\n\x05steps\x18\x05 \x01(\rH\x02\x88\x01\x01\x12\x1b\n\x0eguidance_scale\x18\x06 \x01(\x01H\x03\x88\x01\x01\x12\x11\n\x04seed\x18\x07 \x01(\x04H\x04\x88\x01\x01\x12\x13\n\x06\x66ormat\x18\x08 \x01(\tH\x05\x88\x01\x01\x12\x14\n\x07sampler\x18\t \x01(\tH\x06\x88\x01\x01\x12\x1a\n\rschedule_type\x18\n \x01(\tH\x07\x88\x01\x01\x12\x12\n\x05\x63ount\x18\x0b \x01(\rH\x08\x88\x01\x01\x12\x12\n\x05model\x18\x0c \x01(\tH\t\x88\x01\x01\x12$\n\x05loras\x18\r \x03(\x0b\x32\x15.generator.LoraWeightB\x08\n\x06_widthB\t\n\x07_heightB\x08\n\x06_stepsB\x11\n\x0f_guidance_scaleB\x07\n\x05_seedB\t\n\x07_formatB\n\n\x08_samplerB\x10\n\x0e_schedule_typeB\x08\n\x06_countB\x08\n\x06_model\"*\n\nLoraWeight\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x01\"\x85\x03\n\x15GenerateImageResponse\x12\r\n\x05image\x18\x01 \x01(\x0c\x12\x11\n\tmime_type\x18\x02 \x01(\t\x12\x15\n\rfilename_hint\x18\x03 \x01(\t\x12\x0c\n\x04seed\x18\x04 \x01(\x04\x12\r\n\x05width\x18\x05 \x01(\r\x12\x0e\n\x06height\x18\x06 \x01(\r\x12\r\n\x05steps\x18\x07 \x01(\r\x12\x16\n\x0eguidance_scale\x18\x08 \x01(\x01\x12\x12\n\nmodel_name\x18\t \x01(\t\x12\x12\n\ndemo_model\x18\n \x01(\x08\x12\x1a\n\x12generation_seconds\x18\x0b \x01(\x01\x12\x11\n\tworker_id\x18\x0c \x01(\t\x12\x0f\n\x07sampler\x18\r \x01(\t\x12\x15\n\rschedule_type\x18\x0e \x01(\t\x12\x13\n\x0bimage_index\x18\x0f \x01(\r\x12\x13\n\x0bimage_count\x18\x10 \x01(\r\x12\x10\n\x08infotext\x18\x11 \x01(\t\x12$\n\x05loras\x18\x12 \x03(\x0b\x32\x15.generator.LoraWeight\"\xc6\x01\n\x12GenerateImageEvent\x12#\n\x06queued\x18\x01 \x01(\x0b\x32\x11.generator.QueuedH\x00\x12%\n\x07started\x18\x02 \x01(\x0b\x32\x12.generator.StartedH\x00\x12\'\n\x08progress\x18\x03 \x01(\x0b\x32\x13.generator.ProgressH\x00\x12\x32\n\x06result\x18\x04 \x01(\x0b\x32 .generator.GenerateImageResponseH\x00\x42\x07\n\x05\x65vent\"0\n\x06Queued\x12\x10\n\x08position\x18\x01 \x01(\r\x12\x14\n\x0cqueue_length\x18\x02 \x01(\r\"\xac\x01\n\x07Started\x12\x0c\n\x04seed\x18\x01 \x01(\x04\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\x12\r\n\x05steps\x18\x04 \x01(\r\x12\x16\n\x0eguidance_scale\x18\x05 \x01(\x01\x12\x16\n\x0equeued_seconds\x18\x06 \x01(\x01\x12\x0f\n\x07sampler\x18\x07 \x01(\t\x12\x15\n\rschedule_type\x18\x08 \x01(\t\x12\r\n\x05\x63ount\x18\t \x01(\r\"\x9d\x01\n\x08Progress\x12\x0c\n\x04step\x18\x01 \x01(\r\x12\x13\n\x0btotal_steps\x18\x02 \x01(\r\x12\x18\n\x10seconds_per_step\x18\x03 \x01(\x01\x12\x0f\n\x07preview\x18\x04 \x01(\x0c\x12\x19\n\x11preview_mime_type\x18\x05 \x01(\t\x12\x13\n\x0bimage_index\x18\x06 \x01(\r\x12\x13\n\x0bimage_count\x18\x07 \x01(\r\"\x15\n\x13GetModelInfoRequest\"\xa5\x02\n\tModelInfo\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x12\n\ndemo_model\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65vice\x18\x03 \x01(\t\x12\r\n\x05\x64type\x18\x04 \x01(\t\x12\x15\n\rdefault_width\x18\x05 \x01(\r\x12\x16\n\x0e\x64\x65\x66\x61ult_height\x18\x06 \x01(\r\x12\x15\n\rdefault_steps\x18\x07 \x01(\r\x12\x1e\n\x16\x64\x65\x66\x61ult_guidance_scale\x18\x08 \x01(\x01\x12\x16\n\x0equeue_capacity\x18\t \x01(\r\x12\x14\n\x0cqueue_length\x18\n \x01(\r\x12\x11\n\tworker_id\x18\x0b \x01(\t\x12\x17\n\x0f\x64\x65\x66\x61ult_sampler\x18\x0c \x01(\t\x12\x11\n\tmax_count\x18\r \x01(\r\"\x13\n\x11ListModelsRequest\"&\n\x16SetDefaultModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"y\n\x0cLibraryModel\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0c\n\x04hash\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0e\n\x06loaded\x18\x05 \x01(\x08\x12\x12\n\nis_default\x18\x06 \x01(\x08\x12\x0c\n\x04\x64\x65mo\x18\x07 \x01(\x08\"4\n\tModelList\x12\'\n\x06models\x18\x01 \x03(\x0b\x32\x17.generator.LibraryModel\"F\n\x0bLibraryLora\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x61lias\x18\x02 \x01(\t\x12\x0c\n\x04hash\x18\x03 \x01(\t\x12\x0c\n\x04path\x18\x04 \x01(\t\"1\n\x08LoraList\x12%\n\x05loras\x18\x01 \x03(\x0b\x32\x16.generator.LibraryLora2\x94\x04\n\x0cImageService\x12R\n\rGenerateImage\x12\x1f.generator.GenerateImageRequest\x1a .generator.GenerateImageResponse\x12\x44\n\x0cGetModelInfo\x12\x1e.generator.GetModelInfoRequest\x1a\x14.generator.ModelInfo\x12W\n\x13GenerateImageStream\x12\x1f.generator.GenerateImageRequest\x1a\x1d.generator.GenerateImageEvent0\x01\x12@\n\nListModels\x12\x1c.generator.ListModelsRequest\x1a\x14.generator.ModelList\x12\x43\n\rRefreshModels\x12\x1c.generator.ListModelsRequest\x1a\x14.generator.ModelList\x12J\n\x0fSetDefaultModel\x12!.generator.SetDefaultModelRequest\x1a\x14.generator.ModelList\x12>\n\tListLoras\x12\x1c.generator.ListModelsRequest\x1a\x13.generator.LoraListb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18genproto/generator.proto\x12\tgenerator\"\x9e\x05\n\x14GenerateImageRequest\x12\x17\n\x0fpositive_prompt\x18\x01 \x01(\t\x12\x17\n\x0fnegative_prompt\x18\x02 \x01(\t\x12\x12\n\x05width\x18\x03 \x01(\rH\x00\x88\x01\x01\x12\x13\n\x06height\x18\x04 \x01(\rH\x01\x88\x01\x01\x12\x12\n\x05steps\x18\x05 \x01(\rH\x02\x88\x01\x01\x12\x1b\n\x0eguidance_scale\x18\x06 \x01(\x01H\x03\x88\x01\x01\x12\x11\n\x04seed\x18\x07 \x01(\x04H\x04\x88\x01\x01\x12\x13\n\x06\x66ormat\x18\x08 \x01(\tH\x05\x88\x01\x01\x12\x14\n\x07sampler\x18\t \x01(\tH\x06\x88\x01\x01\x12\x1a\n\rschedule_type\x18\n \x01(\tH\x07\x88\x01\x01\x12\x12\n\x05\x63ount\x18\x0b \x01(\rH\x08\x88\x01\x01\x12\x12\n\x05model\x18\x0c \x01(\tH\t\x88\x01\x01\x12$\n\x05loras\x18\r \x03(\x0b\x32\x15.generator.LoraWeight\x12\x12\n\ninit_image\x18\x0e \x01(\x0c\x12\x1f\n\x12\x64\x65noising_strength\x18\x0f \x01(\x01H\n\x88\x01\x01\x12\x0c\n\x04mask\x18\x10 \x01(\x0c\x12\x16\n\tmask_blur\x18\x11 \x01(\rH\x0b\x88\x01\x01\x12\x1c\n\x0finpainting_fill\x18\x12 \x01(\tH\x0c\x88\x01\x01\x12\x18\n\x0bresize_mode\x18\x13 \x01(\tH\r\x88\x01\x01\x42\x08\n\x06_widthB\t\n\x07_heightB\x08\n\x06_stepsB\x11\n\x0f_guidance_scaleB\x07\n\x05_seedB\t\n\x07_formatB\n\n\x08_samplerB\x10\n\x0e_schedule_typeB\x08\n\x06_countB\x08\n\x06_modelB\x15\n\x13_denoising_strengthB\x0c\n\n_mask_blurB\x12\n\x10_inpainting_fillB\x0e\n\x0c_resize_mode\"*\n\nLoraWeight\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x01\"\xb4\x03\n\x15GenerateImageResponse\x12\r\n\x05image\x18\x01 \x01(\x0c\x12\x11\n\tmime_type\x18\x02 \x01(\t\x12\x15\n\rfilename_hint\x18\x03 \x01(\t\x12\x0c\n\x04seed\x18\x04 \x01(\x04\x12\r\n\x05width\x18\x05 \x01(\r\x12\x0e\n\x06height\x18\x06 \x01(\r\x12\r\n\x05steps\x18\x07 \x01(\r\x12\x16\n\x0eguidance_scale\x18\x08 \x01(\x01\x12\x12\n\nmodel_name\x18\t \x01(\t\x12\x12\n\ndemo_model\x18\n \x01(\x08\x12\x1a\n\x12generation_seconds\x18\x0b \x01(\x01\x12\x11\n\tworker_id\x18\x0c \x01(\t\x12\x0f\n\x07sampler\x18\r \x01(\t\x12\x15\n\rschedule_type\x18\x0e \x01(\t\x12\x13\n\x0bimage_index\x18\x0f \x01(\r\x12\x13\n\x0bimage_count\x18\x10 \x01(\r\x12\x10\n\x08infotext\x18\x11 \x01(\t\x12$\n\x05loras\x18\x12 \x03(\x0b\x32\x15.generator.LoraWeight\x12\x1a\n\x12\x64\x65noising_strength\x18\x13 \x01(\x01\x12\x11\n\tmask_blur\x18\x14 \x01(\r\"\xc6\x01\n\x12GenerateImageEvent\x12#\n\x06queued\x18\x01 \x01(\x0b\x32\x11.generator.QueuedH\x00\x12%\n\x07started\x18\x02 \x01(\x0b\x32\x12.generator.StartedH\x00\x12\'\n\x08progress\x18\x03 \x01(\x0b\x32\x13.generator.ProgressH\x00\x12\x32\n\x06result\x18\x04 \x01(\x0b\x32 .generator.GenerateImageResponseH\x00\x42\x07\n\x05\x65vent\"0\n\x06Queued\x12\x10\n\x08position\x18\x01 \x01(\r\x12\x14\n\x0cqueue_length\x18\x02 \x01(\r\"\xac\x01\n\x07Started\x12\x0c\n\x04seed\x18\x01 \x01(\x04\x12\r\n\x05width\x18\x02 \x01(\r\x12\x0e\n\x06height\x18\x03 \x01(\r\x12\r\n\x05steps\x18\x04 \x01(\r\x12\x16\n\x0eguidance_scale\x18\x05 \x01(\x01\x12\x16\n\x0equeued_seconds\x18\x06 \x01(\x01\x12\x0f\n\x07sampler\x18\x07 \x01(\t\x12\x15\n\rschedule_type\x18\x08 \x01(\t\x12\r\n\x05\x63ount\x18\t \x01(\r\"\x9d\x01\n\x08Progress\x12\x0c\n\x04step\x18\x01 \x01(\r\x12\x13\n\x0btotal_steps\x18\x02 \x01(\r\x12\x18\n\x10seconds_per_step\x18\x03 \x01(\x01\x12\x0f\n\x07preview\x18\x04 \x01(\x0c\x12\x19\n\x11preview_mime_type\x18\x05 \x01(\t\x12\x13\n\x0bimage_index\x18\x06 \x01(\r\x12\x13\n\x0bimage_count\x18\x07 \x01(\r\"\x15\n\x13GetModelInfoRequest\"\xa5\x02\n\tModelInfo\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x12\n\ndemo_model\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65vice\x18\x03 \x01(\t\x12\r\n\x05\x64type\x18\x04 \x01(\t\x12\x15\n\rdefault_width\x18\x05 \x01(\r\x12\x16\n\x0e\x64\x65\x66\x61ult_height\x18\x06 \x01(\r\x12\x15\n\rdefault_steps\x18\x07 \x01(\r\x12\x1e\n\x16\x64\x65\x66\x61ult_guidance_scale\x18\x08 \x01(\x01\x12\x16\n\x0equeue_capacity\x18\t \x01(\r\x12\x14\n\x0cqueue_length\x18\n \x01(\r\x12\x11\n\tworker_id\x18\x0b \x01(\t\x12\x17\n\x0f\x64\x65\x66\x61ult_sampler\x18\x0c \x01(\t\x12\x11\n\tmax_count\x18\r \x01(\r\"\x13\n\x11ListModelsRequest\"&\n\x16SetDefaultModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"y\n\x0cLibraryModel\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0c\n\x04hash\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0e\n\x06loaded\x18\x05 \x01(\x08\x12\x12\n\nis_default\x18\x06 \x01(\x08\x12\x0c\n\x04\x64\x65mo\x18\x07 \x01(\x08\"4\n\tModelList\x12\'\n\x06models\x18\x01 \x03(\x0b\x32\x17.generator.LibraryModel\"F\n\x0bLibraryLora\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x61lias\x18\x02 \x01(\t\x12\x0c\n\x04hash\x18\x03 \x01(\t\x12\x0c\n\x04path\x18\x04 \x01(\t\"1\n\x08LoraList\x12%\n\x05loras\x18\x01 \x03(\x0b\x32\x16.generator.LibraryLora2\x94\x04\n\x0cImageService\x12R\n\rGenerateImage\x12\x1f.generator.GenerateImageRequest\x1a .generator.GenerateImageResponse\x12\x44\n\x0cGetModelInfo\x12\x1e.generator.GetModelInfoRequest\x1a\x14.generator.ModelInfo\x12W\n\x13GenerateImageStream\x12\x1f.generator.GenerateImageRequest\x1a\x1d.generator.GenerateImageEvent0\x01\x12@\n\nListModels\x12\x1c.generator.ListModelsRequest\x1a\x14.generator.ModelList\x12\x43\n\rRefreshModels\x12\x1c.generator.ListModelsRequest\x1a\x14.generator.ModelList\x12J\n\x0fSetDefaultModel\x12!.generator.SetDefaultModelRequest\x1a\x14.generator.ModelList\x12>\n\tListLoras\x12\x1c.generator.ListModelsRequest\x1a\x13.generator.LoraListb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,35 +32,35 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'genproto.generator_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GENERATEIMAGEREQUEST']._serialized_start=40
-  _globals['_GENERATEIMAGEREQUEST']._serialized_end=490
-  _globals['_LORAWEIGHT']._serialized_start=492
-  _globals['_LORAWEIGHT']._serialized_end=534
-  _globals['_GENERATEIMAGERESPONSE']._serialized_start=537
-  _globals['_GENERATEIMAGERESPONSE']._serialized_end=926
-  _globals['_GENERATEIMAGEEVENT']._serialized_start=929
-  _globals['_GENERATEIMAGEEVENT']._serialized_end=1127
-  _globals['_QUEUED']._serialized_start=1129
-  _globals['_QUEUED']._serialized_end=1177
-  _globals['_STARTED']._serialized_start=1180
-  _globals['_STARTED']._serialized_end=1352
-  _globals['_PROGRESS']._serialized_start=1355
-  _globals['_PROGRESS']._serialized_end=1512
-  _globals['_GETMODELINFOREQUEST']._serialized_start=1514
-  _globals['_GETMODELINFOREQUEST']._serialized_end=1535
-  _globals['_MODELINFO']._serialized_start=1538
-  _globals['_MODELINFO']._serialized_end=1831
-  _globals['_LISTMODELSREQUEST']._serialized_start=1833
-  _globals['_LISTMODELSREQUEST']._serialized_end=1852
-  _globals['_SETDEFAULTMODELREQUEST']._serialized_start=1854
-  _globals['_SETDEFAULTMODELREQUEST']._serialized_end=1892
-  _globals['_LIBRARYMODEL']._serialized_start=1894
-  _globals['_LIBRARYMODEL']._serialized_end=2015
-  _globals['_MODELLIST']._serialized_start=2017
-  _globals['_MODELLIST']._serialized_end=2069
-  _globals['_LIBRARYLORA']._serialized_start=2071
-  _globals['_LIBRARYLORA']._serialized_end=2141
-  _globals['_LORALIST']._serialized_start=2143
-  _globals['_LORALIST']._serialized_end=2192
-  _globals['_IMAGESERVICE']._serialized_start=2195
-  _globals['_IMAGESERVICE']._serialized_end=2727
+  _globals['_GENERATEIMAGEREQUEST']._serialized_end=710
+  _globals['_LORAWEIGHT']._serialized_start=712
+  _globals['_LORAWEIGHT']._serialized_end=754
+  _globals['_GENERATEIMAGERESPONSE']._serialized_start=757
+  _globals['_GENERATEIMAGERESPONSE']._serialized_end=1193
+  _globals['_GENERATEIMAGEEVENT']._serialized_start=1196
+  _globals['_GENERATEIMAGEEVENT']._serialized_end=1394
+  _globals['_QUEUED']._serialized_start=1396
+  _globals['_QUEUED']._serialized_end=1444
+  _globals['_STARTED']._serialized_start=1447
+  _globals['_STARTED']._serialized_end=1619
+  _globals['_PROGRESS']._serialized_start=1622
+  _globals['_PROGRESS']._serialized_end=1779
+  _globals['_GETMODELINFOREQUEST']._serialized_start=1781
+  _globals['_GETMODELINFOREQUEST']._serialized_end=1802
+  _globals['_MODELINFO']._serialized_start=1805
+  _globals['_MODELINFO']._serialized_end=2098
+  _globals['_LISTMODELSREQUEST']._serialized_start=2100
+  _globals['_LISTMODELSREQUEST']._serialized_end=2119
+  _globals['_SETDEFAULTMODELREQUEST']._serialized_start=2121
+  _globals['_SETDEFAULTMODELREQUEST']._serialized_end=2159
+  _globals['_LIBRARYMODEL']._serialized_start=2161
+  _globals['_LIBRARYMODEL']._serialized_end=2282
+  _globals['_MODELLIST']._serialized_start=2284
+  _globals['_MODELLIST']._serialized_end=2336
+  _globals['_LIBRARYLORA']._serialized_start=2338
+  _globals['_LIBRARYLORA']._serialized_end=2408
+  _globals['_LORALIST']._serialized_start=2410
+  _globals['_LORALIST']._serialized_end=2459
+  _globals['_IMAGESERVICE']._serialized_start=2462
+  _globals['_IMAGESERVICE']._serialized_end=2994
 # @@protoc_insertion_point(module_scope)

@@ -42,6 +42,12 @@ class GenerateImageRequest(_message.Message):
     COUNT_FIELD_NUMBER: _builtins.int
     MODEL_FIELD_NUMBER: _builtins.int
     LORAS_FIELD_NUMBER: _builtins.int
+    INIT_IMAGE_FIELD_NUMBER: _builtins.int
+    DENOISING_STRENGTH_FIELD_NUMBER: _builtins.int
+    MASK_FIELD_NUMBER: _builtins.int
+    MASK_BLUR_FIELD_NUMBER: _builtins.int
+    INPAINTING_FILL_FIELD_NUMBER: _builtins.int
+    RESIZE_MODE_FIELD_NUMBER: _builtins.int
     positive_prompt: _builtins.str
     """What the image should show. Required, not blank."""
     negative_prompt: _builtins.str
@@ -74,6 +80,20 @@ class GenerateImageRequest(_message.Message):
     """
     model: _builtins.str
     """The model, by its name in ListModels (never a path). Unset: the worker's default model."""
+    init_image: _builtins.bytes
+    """Image to image: the encoded PNG, JPEG or WebP to start from (raw bytes). Empty: text to image."""
+    denoising_strength: _builtins.float
+    """How much of the init image is denoised again, 0 < s <= 1 (about steps x s steps run). Unset: 0.75."""
+    mask: _builtins.bytes
+    """Inpainting: a PNG (or JPEG/WebP) of the init image's size; white repaints, black keeps. Empty: none."""
+    mask_blur: _builtins.int
+    """The mask's feathering in pixels, 0 to 64. Unset: 4."""
+    inpainting_fill: _builtins.str
+    """What the masked area starts from: "original" (the default) or "latent noise"."""
+    resize_mode: _builtins.str
+    """How the init image meets a requested width/height: "just resize" (default), "crop and resize",
+    "resize and fill".
+    """
     @_builtins.property
     def loras(self) -> _containers.RepeatedCompositeFieldContainer[Global___LoraWeight]:
         """LoRAs for this request only, by their names in ListLoras, up to 8; `<lora:name:weight>` tags in the prompt
@@ -96,21 +116,35 @@ class GenerateImageRequest(_message.Message):
         count: _builtins.int | None = ...,
         model: _builtins.str | None = ...,
         loras: _abc.Iterable[Global___LoraWeight] | None = ...,
+        init_image: _builtins.bytes = ...,
+        denoising_strength: _builtins.float | None = ...,
+        mask: _builtins.bytes = ...,
+        mask_blur: _builtins.int | None = ...,
+        inpainting_fill: _builtins.str | None = ...,
+        resize_mode: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_model", b"_model", "_sampler", b"_sampler", "_schedule_type", b"_schedule_type", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "count", b"count", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "model", b"model", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "_denoising_strength", b"_denoising_strength", "_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_inpainting_fill", b"_inpainting_fill", "_mask_blur", b"_mask_blur", "_model", b"_model", "_resize_mode", b"_resize_mode", "_sampler", b"_sampler", "_schedule_type", b"_schedule_type", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "count", b"count", "denoising_strength", b"denoising_strength", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "inpainting_fill", b"inpainting_fill", "mask_blur", b"mask_blur", "model", b"model", "resize_mode", b"resize_mode", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_model", b"_model", "_sampler", b"_sampler", "_schedule_type", b"_schedule_type", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "count", b"count", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "loras", b"loras", "model", b"model", "negative_prompt", b"negative_prompt", "positive_prompt", b"positive_prompt", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_count", b"_count", "_denoising_strength", b"_denoising_strength", "_format", b"_format", "_guidance_scale", b"_guidance_scale", "_height", b"_height", "_inpainting_fill", b"_inpainting_fill", "_mask_blur", b"_mask_blur", "_model", b"_model", "_resize_mode", b"_resize_mode", "_sampler", b"_sampler", "_schedule_type", b"_schedule_type", "_seed", b"_seed", "_steps", b"_steps", "_width", b"_width", "count", b"count", "denoising_strength", b"denoising_strength", "format", b"format", "guidance_scale", b"guidance_scale", "height", b"height", "init_image", b"init_image", "inpainting_fill", b"inpainting_fill", "loras", b"loras", "mask", b"mask", "mask_blur", b"mask_blur", "model", b"model", "negative_prompt", b"negative_prompt", "positive_prompt", b"positive_prompt", "resize_mode", b"resize_mode", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__count: _TypeAlias = _typing.Literal["count"]  # noqa: Y015
     _WhichOneofArgType__count: _TypeAlias = _typing.Literal["_count", b"_count"]  # noqa: Y015
+    _WhichOneofReturnType__denoising_strength: _TypeAlias = _typing.Literal["denoising_strength"]  # noqa: Y015
+    _WhichOneofArgType__denoising_strength: _TypeAlias = _typing.Literal["_denoising_strength", b"_denoising_strength"]  # noqa: Y015
     _WhichOneofReturnType__format: _TypeAlias = _typing.Literal["format"]  # noqa: Y015
     _WhichOneofArgType__format: _TypeAlias = _typing.Literal["_format", b"_format"]  # noqa: Y015
     _WhichOneofReturnType__guidance_scale: _TypeAlias = _typing.Literal["guidance_scale"]  # noqa: Y015
     _WhichOneofArgType__guidance_scale: _TypeAlias = _typing.Literal["_guidance_scale", b"_guidance_scale"]  # noqa: Y015
     _WhichOneofReturnType__height: _TypeAlias = _typing.Literal["height"]  # noqa: Y015
     _WhichOneofArgType__height: _TypeAlias = _typing.Literal["_height", b"_height"]  # noqa: Y015
+    _WhichOneofReturnType__inpainting_fill: _TypeAlias = _typing.Literal["inpainting_fill"]  # noqa: Y015
+    _WhichOneofArgType__inpainting_fill: _TypeAlias = _typing.Literal["_inpainting_fill", b"_inpainting_fill"]  # noqa: Y015
+    _WhichOneofReturnType__mask_blur: _TypeAlias = _typing.Literal["mask_blur"]  # noqa: Y015
+    _WhichOneofArgType__mask_blur: _TypeAlias = _typing.Literal["_mask_blur", b"_mask_blur"]  # noqa: Y015
     _WhichOneofReturnType__model: _TypeAlias = _typing.Literal["model"]  # noqa: Y015
     _WhichOneofArgType__model: _TypeAlias = _typing.Literal["_model", b"_model"]  # noqa: Y015
+    _WhichOneofReturnType__resize_mode: _TypeAlias = _typing.Literal["resize_mode"]  # noqa: Y015
+    _WhichOneofArgType__resize_mode: _TypeAlias = _typing.Literal["_resize_mode", b"_resize_mode"]  # noqa: Y015
     _WhichOneofReturnType__sampler: _TypeAlias = _typing.Literal["sampler"]  # noqa: Y015
     _WhichOneofArgType__sampler: _TypeAlias = _typing.Literal["_sampler", b"_sampler"]  # noqa: Y015
     _WhichOneofReturnType__schedule_type: _TypeAlias = _typing.Literal["schedule_type"]  # noqa: Y015
@@ -124,13 +158,21 @@ class GenerateImageRequest(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__count) -> _WhichOneofReturnType__count | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__denoising_strength) -> _WhichOneofReturnType__denoising_strength | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__format) -> _WhichOneofReturnType__format | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__guidance_scale) -> _WhichOneofReturnType__guidance_scale | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__height) -> _WhichOneofReturnType__height | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__inpainting_fill) -> _WhichOneofReturnType__inpainting_fill | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__mask_blur) -> _WhichOneofReturnType__mask_blur | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__model) -> _WhichOneofReturnType__model | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__resize_mode) -> _WhichOneofReturnType__resize_mode | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__sampler) -> _WhichOneofReturnType__sampler | None: ...
     @_typing.overload
@@ -192,6 +234,8 @@ class GenerateImageResponse(_message.Message):
     IMAGE_COUNT_FIELD_NUMBER: _builtins.int
     INFOTEXT_FIELD_NUMBER: _builtins.int
     LORAS_FIELD_NUMBER: _builtins.int
+    DENOISING_STRENGTH_FIELD_NUMBER: _builtins.int
+    MASK_BLUR_FIELD_NUMBER: _builtins.int
     image: _builtins.bytes
     """The encoded image bytes."""
     mime_type: _builtins.str
@@ -226,6 +270,9 @@ class GenerateImageResponse(_message.Message):
     """How many images the request asked for."""
     infotext: _builtins.str
     """AUTOMATIC1111's generation parameters ("infotext"), as written inside the image's file; empty when off."""
+    denoising_strength: _builtins.float
+    """Image to image: the strength used (0 for text to image), and the mask blur when there was a mask."""
+    mask_blur: _builtins.int
     @_builtins.property
     def loras(self) -> _containers.RepeatedCompositeFieldContainer[Global___LoraWeight]:
         """The LoRAs applied (the request's and its prompt tags'), with their weights."""
@@ -251,10 +298,12 @@ class GenerateImageResponse(_message.Message):
         image_count: _builtins.int = ...,
         infotext: _builtins.str = ...,
         loras: _abc.Iterable[Global___LoraWeight] | None = ...,
+        denoising_strength: _builtins.float = ...,
+        mask_blur: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["demo_model", b"demo_model", "filename_hint", b"filename_hint", "generation_seconds", b"generation_seconds", "guidance_scale", b"guidance_scale", "height", b"height", "image", b"image", "image_count", b"image_count", "image_index", b"image_index", "infotext", b"infotext", "loras", b"loras", "mime_type", b"mime_type", "model_name", b"model_name", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width", "worker_id", b"worker_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["demo_model", b"demo_model", "denoising_strength", b"denoising_strength", "filename_hint", b"filename_hint", "generation_seconds", b"generation_seconds", "guidance_scale", b"guidance_scale", "height", b"height", "image", b"image", "image_count", b"image_count", "image_index", b"image_index", "infotext", b"infotext", "loras", b"loras", "mask_blur", b"mask_blur", "mime_type", b"mime_type", "model_name", b"model_name", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width", "worker_id", b"worker_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -36,6 +36,20 @@ MIN_SEED: Final = 0
 # A browser holds numbers as IEEE doubles, so a larger seed would not round-trip exactly.
 MAX_SEED: Final = 2**53 - 1
 
+# Image to image: how much of the init image is denoised again (A1111's "Denoising strength"); 0 would change
+# nothing, so it is refused rather than answered with the input.
+MIN_STRENGTH: Final = 0.0  # exclusive
+MAX_STRENGTH: Final = 1.0
+DEFAULT_STRENGTH: Final = 0.75
+# Inpainting: the mask's feathering in pixels (A1111's "Mask blur").
+MIN_MASK_BLUR: Final = 0
+MAX_MASK_BLUR: Final = 64
+DEFAULT_MASK_BLUR: Final = 4
+ResizeMode = Literal["just resize", "crop and resize", "resize and fill"]
+RESIZE_MODES: Final[tuple[ResizeMode, ...]] = ("just resize", "crop and resize", "resize and fill")
+InpaintingFill = Literal["original", "latent noise"]
+INPAINTING_FILLS: Final[tuple[InpaintingFill, ...]] = ("original", "latent noise")
+
 ImageFormat = Literal["png", "jpeg", "webp"]
 FORMATS: Final[tuple[ImageFormat, ...]] = ("png", "jpeg", "webp")
 DEFAULT_FORMAT: Final[ImageFormat] = "png"
@@ -85,6 +99,11 @@ def not_one_of(field: str, expected: str, shown: str) -> str:
 def not_listed(field: str, name: str, route: str) -> str:
     """A model (or LoRA) name the library does not list; never a path that would be opened."""
     return f"{field} {json.dumps(name)} is not in the model library (see {route})"
+
+
+def strength_out_of_range(field: str, shown: str) -> str:
+    """A denoising strength outside (0, 1]."""
+    return f"{field} must be more than {_number(MIN_STRENGTH)} and at most {_number(MAX_STRENGTH)} (got {shown})"
 
 
 def needs_stream(field: str, count: int, stream: str) -> str:

@@ -67,6 +67,13 @@ VALID: dict[str, st.SearchStrategy[Any]] = {
     "count": st.integers(1, MAX_COUNT),
     # Any name: which ones exist is the worker's library (the fake worker serves every name).
     "model": st.text(min_size=1, max_size=20).filter(str.strip) | st.just("m" * MAX_NAME_CHARS),
+    # Image to image: what the api checks itself (base64, ranges); whether the bytes are an image is the worker's.
+    "initImage": st.sampled_from(["aGVsbG8=", "data:image/png;base64,aGk=", ""]),
+    "denoisingStrength": st.floats(0.01, 1.0),
+    "mask": st.sampled_from(["aGVsbG8="]),
+    "maskBlur": st.integers(0, 64),
+    "inpaintingFill": st.sampled_from(["original", "latent noise"]),
+    "resizeMode": st.sampled_from(["just resize", "crop and resize", "resize and fill"]),
     "loras": st.lists(
         st.fixed_dictionaries(
             {"name": st.sampled_from(["ink", "style/ink"])},
@@ -89,6 +96,12 @@ NEAR_LIMITS: dict[str, st.SearchStrategy[Any]] = {
     "scheduleType": st.sampled_from(["Karras", "Beta", "Polyexponential", ""]),
     "count": around(1, MAX_COUNT),
     "model": st.sampled_from(["", "m" * (MAX_NAME_CHARS + 1), "sub/name"]),
+    "initImage": st.sampled_from(["not base64", "aGVsbG8", 5]),
+    "denoisingStrength": st.sampled_from([0, -0.1, 1.0001, 1]),
+    "mask": st.sampled_from(["%%%", None]),
+    "maskBlur": st.sampled_from([-1, 65, 64, 0]),
+    "inpaintingFill": st.sampled_from(["fill", "original"]),
+    "resizeMode": st.sampled_from(["stretch", "just resize"]),
     "loras": st.sampled_from(
         [[{"name": "ink", "weight": MAX_LORA_WEIGHT + 0.5}], [{"name": ""}], [{"name": "a"}] * (MAX_LORAS + 1), []]
     ),

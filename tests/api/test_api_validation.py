@@ -89,7 +89,8 @@ def test_generate_lists_the_fields_for_an_unknown_field(client: TestClient) -> N
     assert response.status_code == 422
     assert response.json()["message"] == (
         "nsfw is not a known field (the fields are positivePrompt, negativePrompt, width, height, steps, "
-        "guidanceScale, seed, format, sampler, scheduleType, count, model, loras)"
+        "guidanceScale, seed, format, sampler, scheduleType, count, model, loras, initImage, denoisingStrength, mask, "
+        "maskBlur, inpaintingFill, resizeMode)"
     )
 
 
@@ -180,7 +181,7 @@ def test_generate_rejects_body_over_the_limit_by_content_length(client: TestClie
         response,
         413,
         "payload_too_large",
-        f"the request body must be at most 65536 bytes (got {len(body)} bytes)",
+        f"the request body must be at most 65536 bytes without initImage or mask (got {len(body)} bytes)",
     )
     assert fake_worker.images.requests == []
 
@@ -197,7 +198,10 @@ def test_generate_rejects_chunked_body_over_the_limit(live_api: LiveApi, fake_wo
     )
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"
-    assert response.json()["message"].startswith("the request body must be at most 65536 bytes (got at least ")
+    # Read whole (the route takes images up to API_MAX_IMAGE_BODY_BYTES), then refused: it carries no image.
+    assert response.json()["message"] == (
+        f"the request body must be at most 65536 bytes without initImage or mask (got {20 * 8192 + 20} bytes)"
+    )
     assert fake_worker.images.requests == []
 
 

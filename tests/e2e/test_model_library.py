@@ -117,23 +117,15 @@ def test_refresh_finds_a_new_model(http: httpx.Client, library: Path) -> None:
     assert generate(http, model="added").headers["x-model"] == "added"
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
 def test_memory_stays_flat_over_ten_switches(http: httpx.Client, stack: tuple[Service, Service]) -> None:
     worker = stack[0]
-    assert worker.process is not None
     for model in ("variant", "demo-tiny-sdxl"):  # both loaded once: allocator pools and caches warmed
         assert generate(http, model=model).status_code == 200
-    start = rss_mib(worker.process.pid)
+    start = worker.rss_mib()
     for _ in range(5):
         for model in ("variant", "demo-tiny-sdxl"):
             assert generate(http, model=model).status_code == 200
-    end = rss_mib(worker.process.pid)
+    end = worker.rss_mib()
     print(f"worker RSS over 10 switches: {start:.0f} MiB -> {end:.0f} MiB")
     # One tiny model is a few MiB; a leak of one per switch would add ten of them.
     assert end - start < 30, (start, end)

@@ -1,10 +1,13 @@
 """The real SDXL pipeline code on the demo model: sizes, seeds, stopping at a step, prompt cache and batches."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
 from worker.errors import Cancelled
+from worker.init_images import Prepared
 from worker.model_loader import LoadedModel
 from worker.params import GenerationParams
 from worker.text_to_image import Pixels, TextToImage
@@ -117,3 +120,15 @@ def test_each_image_of_a_batch_is_the_image_its_request_gives_alone(t2i: TextToI
         assert (difference > 0).mean() < 0.001
         others = [together[j] for j in range(3) if j != index]
         assert all(np.abs(o.astype(int) - alone.astype(int)).mean() > 5 for o in others)
+
+
+def test_image_to_image_and_inpainting_share_the_loaded_modules(demo_model: LoadedModel) -> None:
+    text_to_image = TextToImage(demo_model.pipeline)
+    pixels = np.zeros((64, 64, 3), dtype=np.uint8)
+    base = GenerationParams("a", "", 64, 64, 2, 7.0, 1, strength=0.5, image_key="x")
+    img2img, _ = text_to_image._pipeline_for(replace(base, init=Prepared(pixels, None)))
+    inpaint, _ = text_to_image._pipeline_for(replace(base, init=Prepared(pixels, pixels[..., 0])))
+    for pipeline in (img2img, inpaint):
+        assert pipeline is not demo_model.pipeline
+        for name in ("unet", "vae", "text_encoder", "text_encoder_2"):
+            assert getattr(pipeline, name) is getattr(demo_model.pipeline, name), name  # no second copy
