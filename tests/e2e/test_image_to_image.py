@@ -159,3 +159,15 @@ def test_a_large_body_without_an_image_keeps_the_small_limit(http: httpx.Client)
     response = http.post("/generateimage", content=padded, headers={"Content-Type": "application/json"})
     assert response.status_code == 413
     assert "without initImage or mask" in response.json()["message"]
+
+
+def test_the_same_inputs_give_the_same_pixels_under_concurrency(http: httpx.Client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    mask = np.zeros((64, 96), dtype=np.uint8)
+    mask[:, 48:] = 255
+    body = {"initImage": b64(encoded(init(96, 64))), "mask": b64(encoded(Image.fromarray(mask))), "seed": 9}
+    alone = ok(http, **body).content
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: ok(http, **body).content, range(3)))
+    assert answers == [alone] * 3
