@@ -28,6 +28,8 @@ const image = (id: number): GeneratedImage => ({
     sampler: "Euler",
     scheduleType: "Uniform",
     infotext: `a picture\nSteps: 2, Seed: ${id}`,
+    denoisingStrength: null,
+    maskBlur: null,
     loras: [],
   },
   elapsedMs: 100,

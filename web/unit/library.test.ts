@@ -53,7 +53,7 @@ test("the LoRA limits are the api's schema's", () => {
 });
 
 test("an earlier image comes back with the model that ran (the default as none) and the picker's LoRAs", () => {
-  const info = { seed: 3, width: 64, height: 64, steps: 2, guidanceScale: 7, model: "juggernaut", demoModel: false, generationSeconds: 1, filename: null, sampler: null, scheduleType: null, infotext: null, loras: [{ name: "style/ink", weight: 0.5 }, { name: "tagged", weight: 1 }] };
+  const info = { seed: 3, width: 64, height: 64, steps: 2, guidanceScale: 7, model: "juggernaut", demoModel: false, generationSeconds: 1, filename: null, sampler: null, scheduleType: null, infotext: null, denoisingStrength: null, maskBlur: null, loras: [{ name: "style/ink", weight: 0.5 }, { name: "tagged", weight: 1 }] };
   const sent = { ...base, positivePrompt: "a <lora:tagged>", loras: [{ name: "style/ink", weight: "0.5" }] };
   expect(valuesOf(sent, info, "demo-tiny-sdxl")).toMatchObject({ model: "juggernaut", loras: sent.loras });
   expect(valuesOf({ ...sent, model: "juggernaut" }, { ...info, model: "demo-tiny-sdxl" }, "demo-tiny-sdxl").model).toBe("");

@@ -32,7 +32,7 @@ test("a blank number field is left to the worker; a random seed is not sent", ()
 });
 
 test("an earlier image's values come back with the values the worker used and its seed fixed", () => {
-  const info = { seed: 9, width: 128, height: 64, steps: 3, guidanceScale: 5, model: null, demoModel: null, generationSeconds: null, filename: null, sampler: null, scheduleType: null, infotext: null, loras: [] };
+  const info = { seed: 9, width: 128, height: 64, steps: 3, guidanceScale: 5, model: null, demoModel: null, generationSeconds: null, filename: null, sampler: null, scheduleType: null, infotext: null, denoisingStrength: null, maskBlur: null, loras: [] };
   expect(valuesOf({ ...EMPTY_VALUES, positivePrompt: "x" }, info)).toEqual({
     ...EMPTY_VALUES,
     positivePrompt: "x",

@@ -22,6 +22,8 @@ const INFO = {
   sampler: "DPM++ 2M",
   scheduleType: "Karras",
   infotext: INFOTEXT,
+  denoisingStrength: null,
+  maskBlur: null,
   loras: [],
 };
 

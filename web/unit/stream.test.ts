@@ -37,6 +37,8 @@ const DONE = {
   scheduleType: "Karras",
   infotext: "a lighthouse\nSteps: 3, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 42, Size: 512x512",
   loras: [{ name: "style/ink", weight: 0.8 }],
+  denoisingStrength: null,
+  maskBlur: null,
   images: [{ image: PNG_URL, seed: 42 }],
 };
 
@@ -136,6 +138,8 @@ test("reports queued, started and progress in order and resolves with the done e
     sampler: "DPM++ 2M",
     scheduleType: "Karras",
     infotext: DONE.infotext,
+    denoisingStrength: null,
+    maskBlur: null,
     loras: [{ name: "style/ink", weight: 0.8 }],
   });
   expect(result.images).toHaveLength(1);

@@ -6,11 +6,13 @@ import openapi from "../../openapi.json";
 interface PropertySchema {
   type?: string | string[];
   minimum?: number;
+  exclusiveMinimum?: number;
   maximum?: number;
   multipleOf?: number;
   maxLength?: number;
   maxItems?: number;
   default?: unknown;
+  description?: string;
   anyOf?: PropertySchema[];
 }
 
@@ -65,6 +67,32 @@ function defaultNumber(field: string, schemaName?: string): number {
   return value;
 }
 
+/**
+ * The default the api fills in for an unset field: the schema's `default`, or the "Unset: N." its description
+ * states (a nullable field the worker fills has no schema default).
+ */
+function unsetDefault(field: string): number {
+  const schema = valueSchema(field);
+  if (typeof schema.default === "number") return schema.default;
+  const stated = /Unset: (-?[\d.]+)\./.exec(schema.description ?? "");
+  if (!stated) throw new Error(`openapi.json: ${field} states no default; run npm run api:generate`);
+  return Number(stated[1]);
+}
+
+/** A number above an exclusive minimum (0 < x ≤ max): `min` is the least value a step of `step` reaches. */
+function openNumberLimit(field: string, step: number): NumberLimit & { exclusiveMin: number; default: number } {
+  const schema = valueSchema(field);
+  if (typeof schema.exclusiveMinimum !== "number") throw new Error(`openapi.json: ${field} has no exclusiveMinimum`);
+  return {
+    min: schema.exclusiveMinimum + step,
+    exclusiveMin: schema.exclusiveMinimum,
+    max: required(field, "maximum"),
+    step,
+    integer: false,
+    default: unsetDefault(field),
+  };
+}
+
 export const LIMITS = {
   positivePrompt: textLimit("positivePrompt"),
   negativePrompt: textLimit("negativePrompt"),
@@ -78,5 +106,9 @@ export const LIMITS = {
   /** How many LoRAs one request may name in `loras` (its prompt tags aside). */
   loras: { maxItems: required("loras", "maxItems") },
   /** One LoRA's weight; unset is `default` (1). */
+  /** Image to image: how much of the init image is denoised again (0 < s ≤ 1), in slider steps of 0.01. */
+  denoisingStrength: openNumberLimit("denoisingStrength", 0.01),
+  /** Inpainting: the mask's feathering in pixels. */
+  maskBlur: { ...numberLimit("maskBlur"), default: unsetDefault("maskBlur") },
   loraWeight: { ...numberLimit("weight", "LoraWeight"), default: defaultNumber("weight", "LoraWeight") },
 } as const;

@@ -269,6 +269,11 @@ export interface components {
              */
             count?: number | null;
             /**
+             * Denoisingstrength
+             * @description How much of initImage is denoised again, more than 0 and at most 1 (about steps x strength steps run). Unset: 0.75.
+             */
+            denoisingStrength?: number | null;
+            /**
              * Format
              * @description The answer's image format: png (lossless, the default), jpeg or webp.
              */
@@ -284,10 +289,30 @@ export interface components {
              */
             height?: number | null;
             /**
+             * Initimage
+             * @description Image to image: a PNG, JPEG or WebP to start from, base64 or a data: URL. Unset: text to image.
+             */
+            initImage?: string | null;
+            /**
+             * Inpaintingfill
+             * @description What the masked area starts from. Unset: original.
+             */
+            inpaintingFill?: ("original" | "latent noise") | null;
+            /**
              * Loras
              * @description LoRAs for this request only (GET /loras); `<lora:name:weight>` tags in the prompt add to them.
              */
             loras?: components["schemas"]["LoraWeight"][] | null;
+            /**
+             * Mask
+             * @description Inpainting: an image of initImage's size, base64 or a data: URL; white repaints, black keeps, grey partly. Unset: initImage's alpha channel when it has transparency, else no mask.
+             */
+            mask?: string | null;
+            /**
+             * Maskblur
+             * @description The mask's feathering in pixels. Unset: 4.
+             */
+            maskBlur?: number | null;
             /**
              * Model
              * @description The model by its name in GET /models (never a path). Unset: the worker's default model.
@@ -304,6 +329,11 @@ export interface components {
              * @description What the image should show; not blank.
              */
             positivePrompt: string;
+            /**
+             * Resizemode
+             * @description How initImage meets a requested width/height. Unset: just resize.
+             */
+            resizeMode?: ("just resize" | "crop and resize" | "resize and fill") | null;
             /**
              * Sampler
              * @description The sampler by AUTOMATIC1111's name or alias (GET /samplers), e.g. "DPM++ 2M" or "Euler a"; the legacy "DPM++ 2M Karras" style names too, in any case. Unset: the model's own scheduler (SDXL base: Euler).
@@ -355,6 +385,11 @@ export interface components {
              */
             count?: number | null;
             /**
+             * Denoisingstrength
+             * @description How much of initImage is denoised again, more than 0 and at most 1 (about steps x strength steps run). Unset: 0.75.
+             */
+            denoisingStrength?: number | null;
+            /**
              * Format
              * @description The answer's image format: png (lossless, the default), jpeg or webp.
              */
@@ -370,10 +405,30 @@ export interface components {
              */
             height?: number | null;
             /**
+             * Initimage
+             * @description Image to image: a PNG, JPEG or WebP to start from, base64 or a data: URL. Unset: text to image.
+             */
+            initImage?: string | null;
+            /**
+             * Inpaintingfill
+             * @description What the masked area starts from. Unset: original.
+             */
+            inpaintingFill?: ("original" | "latent noise") | null;
+            /**
              * Loras
              * @description LoRAs for this request only (GET /loras); `<lora:name:weight>` tags in the prompt add to them.
              */
             loras?: components["schemas"]["LoraWeight"][] | null;
+            /**
+             * Mask
+             * @description Inpainting: an image of initImage's size, base64 or a data: URL; white repaints, black keeps, grey partly. Unset: initImage's alpha channel when it has transparency, else no mask.
+             */
+            mask?: string | null;
+            /**
+             * Maskblur
+             * @description The mask's feathering in pixels. Unset: 4.
+             */
+            maskBlur?: number | null;
             /**
              * Model
              * @description The model by its name in GET /models (never a path). Unset: the worker's default model.
@@ -390,6 +445,11 @@ export interface components {
              * @description What the image should show; not blank.
              */
             positivePrompt: string;
+            /**
+             * Resizemode
+             * @description How initImage meets a requested width/height. Unset: just resize.
+             */
+            resizeMode?: ("just resize" | "crop and resize" | "resize and fill") | null;
             /**
              * Sampler
              * @description The sampler by AUTOMATIC1111's name or alias (GET /samplers), e.g. "DPM++ 2M" or "Euler a"; the legacy "DPM++ 2M Karras" style names too, in any case. Unset: the model's own scheduler (SDXL base: Euler).
@@ -636,6 +696,12 @@ export interface components {
             /** Demomodel */
             demoModel: boolean;
             /**
+             * Denoisingstrength
+             * @description Image to image: the strength used.
+             * @default null
+             */
+            denoisingStrength?: number | null;
+            /**
              * Filename
              * @description The file name the api gives the image, as in Content-Disposition.
              */
@@ -666,6 +732,12 @@ export interface components {
              * @description The LoRAs applied (the request's and its prompt tags').
              */
             loras: components["schemas"]["LoraWeight"][];
+            /**
+             * Maskblur
+             * @description Image to image: the mask blur used (0: no mask).
+             * @default null
+             */
+            maskBlur?: number | null;
             /** Model */
             model: string;
             /**
@@ -844,12 +916,16 @@ export interface operations {
                 headers: {
                     /** @description true when the built-in demo model made the image (its images are noise). */
                     "X-Demo-Model"?: string;
+                    /** @description Image to image only: the denoising strength used. */
+                    "X-Denoising-Strength"?: string;
                     /** @description Seconds the pipeline ran (queue wait and encoding excluded). */
                     "X-Generation-Seconds"?: string;
                     /** @description Guidance scale. */
                     "X-Guidance-Scale"?: string;
                     /** @description Height in pixels. */
                     "X-Height"?: string;
+                    /** @description Image to image only: the mask blur used (0 without a mask). */
+                    "X-Mask-Blur"?: string;
                     /** @description The loaded model's name (percent-encoded beyond ASCII). */
                     "X-Model"?: string;
                     /** @description The sampler that ran (A1111's name; the model's own when the request named none). */

@@ -98,6 +98,8 @@ function doneInfo(data: Json): GenerationInfo {
     sampler: str(data, "sampler"),
     scheduleType: str(data, "scheduleType"),
     infotext: str(data, "infotext"),
+    denoisingStrength: num(data, "denoisingStrength"),
+    maskBlur: num(data, "maskBlur"),
     loras: doneLoras(data),
   };
 }

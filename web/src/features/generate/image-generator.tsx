@@ -11,6 +11,9 @@ import { DropOverlay, ImportButton, ImportNoticeView } from "@/features/infotext
 import { infotextLibraryValues, mergeValues } from "@/features/infotext/infotext-library";
 import { infotextToValues } from "@/features/infotext/infotext-to-form";
 import { useInfotextImport } from "@/features/infotext/use-infotext-import";
+import { ImageToImagePanel, ModeTabs } from "@/features/img2img/image-to-image-panel";
+import { withImageToImage } from "@/features/img2img/img2img-request";
+import { useImageToImage } from "@/features/img2img/use-image-to-image";
 import { ImagePreview } from "@/features/preview/image-preview";
 import { ResultsGrid } from "@/features/preview/results-grid";
 import { PromptLoraChips } from "@/features/loras/prompt-lora-chips";
@@ -50,7 +53,18 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
       ),
     [samplers.samplers, defaultSampler, models.models, loras.loras],
   );
-  const importer = useInfotextImport(toValues, form.update);
+  const img2img = useImageToImage();
+  const { setFile: setInitFile, sendImage } = img2img;
+  const img2imgOn = img2img.state.enabled;
+  // In image to image mode a dropped or pasted image is the init image, not parameters to read.
+  const divert = useCallback(
+    (file: File) => {
+      if (img2imgOn) void setInitFile(file);
+      return img2imgOn;
+    },
+    [img2imgOn, setInitFile],
+  );
+  const importer = useInfotextImport(toValues, form.update, divert);
   const model: ModelChoices | null = defaults ? { ...samplers, defaultSampler: defaults.sampler, maxCount: maxCount ?? 1 } : null;
 
   const live = isActive(generation.state) ? generation.state : null;
@@ -61,7 +75,8 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
   const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const sent = values;
-    const outcome = await generation.generate(toRequest(sent));
+    const sizeSet = { width: form.edits.width !== undefined, height: form.edits.height !== undefined };
+    const outcome = await generation.generate(withImageToImage(toRequest(sent), img2img.state, sizeSet));
     if (outcome.kind === "image") {
       history.add(resultImages(outcome, sent, outcome.elapsedMs));
     } else if (outcome.kind === "problem") {
@@ -71,6 +86,8 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
   };
 
   // One image of a request for several, made again on its own.
+  const toInit = (image: { url: string; info: { filename: string | null; seed: number | null } }) =>
+    void sendImage(image.url, image.info.filename ?? `img-${image.info.seed ?? "result"}`);
   const takeSeed = (seed: number) => form.update({ seedMode: "fixed", seed: String(seed), count: "1" });
   const ratio = previewRatio(values, current?.info.width && current.info.height ? current.info.width / current.info.height : 1);
   // GET /ready says which model runs; while it cannot be asked, the shown image's demoModel still tells.
@@ -84,7 +101,7 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
       <header className="flex flex-wrap items-center justify-between gap-3">
         <div>
           <h1 className="text-2xl font-semibold tracking-tight">img-generator</h1>
-          <p className="text-sm text-muted-foreground">Text to image with Stable Diffusion XL</p>
+          <p className="text-sm text-muted-foreground">Text to image and image to image with Stable Diffusion XL</p>
         </div>
         <ModelStatusBadge ready={ready} apiBaseUrl={apiBaseUrl} />
       </header>
@@ -98,12 +115,14 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
       <main className="grid gap-8 md:grid-cols-2">
         {/* noValidate: the browser's own checks would hide the api's messages, which name field, limit and value. */}
         <form ref={formRef} onSubmit={onSubmit} noValidate aria-label="Image parameters" className="space-y-5">
+          <ModeTabs enabled={img2imgOn} onChange={(enabled) => img2img.update({ enabled })} />
           <PromptFields
             values={values}
             onChange={form.update}
             onSubmitShortcut={() => formRef.current?.requestSubmit()}
             promptExtra={<PromptLoraChips prompt={values.positivePrompt} loras={loras.loras} />}
           />
+          {img2imgOn && <ImageToImagePanel controls={img2img} />}
           <ImportButton onFile={importer.importFile} />
           {importer.notice && <ImportNoticeView notice={importer.notice} onDismiss={importer.dismiss} />}
           <AdvancedSettings
@@ -125,6 +144,7 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
             live={live}
             elapsedMs={elapsedMs}
             onReuseSeed={(seed) => form.update({ seedMode: "fixed", seed: String(seed) })}
+            onSendToInit={toInit}
           />
           {!live && history.batch.length > 1 && (
             <ResultsGrid
@@ -132,6 +152,7 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
               currentId={history.currentId}
               onSelect={(image) => history.select(image.id)}
               onUseSeed={takeSeed}
+              onSendToInit={toInit}
             />
           )}
         </section>

@@ -16,5 +16,6 @@ export function useFormValues(defaults: ModelDefaults | undefined) {
   );
   const update = useCallback((patch: Partial<FormValues>) => setEdits((current) => ({ ...current, ...patch })), []);
   const replace = useCallback((next: FormValues) => setEdits(next), []);
-  return { values, update, replace };
+  /** What the person set (or an image of the history brought back), over the defaults. */
+  return { values, edits, update, replace };
 }

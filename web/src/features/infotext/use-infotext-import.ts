@@ -28,18 +28,20 @@ async function readFile(file: File): Promise<{ text: string } | { problem: strin
 /**
  * `toValues` maps an infotext to the form (it knows the samplers and the model's default); `apply` puts the values
  * in. Listens for drops and pastes of files anywhere on the page; a paste of text is left to the field it goes in.
+ * `divert`, when it returns true, has taken a dropped or pasted file for something else (image to image's init image).
  */
 export function useInfotextImport(
   toValues: (info: Infotext) => InfotextValues,
   apply: (patch: Partial<FormValues>) => void,
+  divert?: (file: File) => boolean,
 ) {
   const [notice, setNotice] = useState<ImportNotice | null>(null);
   const [dragging, setDragging] = useState(false);
   // The latest callbacks, for listeners registered once.
-  const latest = useRef({ toValues, apply });
+  const latest = useRef({ toValues, apply, divert });
   useEffect(() => {
-    latest.current = { toValues, apply };
-  }, [toValues, apply]);
+    latest.current = { toValues, apply, divert };
+  }, [toValues, apply, divert]);
 
   const importFile = useCallback(async (file: File) => {
     const name = nameOf(file);
@@ -74,13 +76,13 @@ export function useInfotextImport(
       const file = firstFile(event.dataTransfer);
       if (!file) return;
       event.preventDefault();
-      void importFile(file);
+      if (!latest.current.divert?.(file)) void importFile(file);
     };
     const onPaste = (event: ClipboardEvent) => {
       const file = firstFile(event.clipboardData);
       if (!file) return;
       event.preventDefault();
-      void importFile(file);
+      if (!latest.current.divert?.(file)) void importFile(file);
     };
     window.addEventListener("dragover", onDragOver);
     window.addEventListener("dragleave", onDragLeave);

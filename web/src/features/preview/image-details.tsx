@@ -1,6 +1,6 @@
 "use client";
 
-import { Download, RotateCcw } from "lucide-react";
+import { Download, ImagePlus, RotateCcw } from "lucide-react";
 
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -12,7 +12,15 @@ export function seconds(ms: number) {
 }
 
 /** The values the worker used for the shown image, Reuse for its seed, and Download under the api's file name. */
-export function ImageDetails({ image, onReuseSeed }: { image: GeneratedImage; onReuseSeed: (seed: number) => void }) {
+export function ImageDetails({
+  image,
+  onReuseSeed,
+  onSendToInit,
+}: {
+  image: GeneratedImage;
+  onReuseSeed: (seed: number) => void;
+  onSendToInit: (image: GeneratedImage) => void;
+}) {
   const { info } = image;
   return (
     <div className="flex flex-wrap items-start justify-between gap-3">
@@ -49,6 +57,15 @@ export function ImageDetails({ image, onReuseSeed }: { image: GeneratedImage; on
         <dd>
           {info.steps ?? "?"} · {info.guidanceScale ?? "?"}
         </dd>
+        {info.denoisingStrength !== null && (
+          <>
+            <dt className="text-muted-foreground">Denoising strength</dt>
+            <dd data-testid="used-denoising-strength">
+              {info.denoisingStrength}
+              {info.maskBlur !== null ? ` · mask blur ${info.maskBlur} px` : ""}
+            </dd>
+          </>
+        )}
         <dt className="text-muted-foreground">Time</dt>
         <dd>
           {info.generationSeconds !== null ? `${info.generationSeconds.toFixed(2)} s on the worker, ` : ""}
@@ -73,6 +90,10 @@ export function ImageDetails({ image, onReuseSeed }: { image: GeneratedImage; on
             <Download aria-hidden="true" />
             Download
           </a>
+        </Button>
+        <Button type="button" variant="outline" onClick={() => onSendToInit(image)} data-testid="send-to-img2img">
+          <ImagePlus aria-hidden="true" />
+          Send to image to image
         </Button>
         {info.infotext && <CopyParametersButton key={image.id} infotext={info.infotext} />}
       </div>

@@ -16,9 +16,11 @@ interface ImagePreviewProps {
   live: ActiveGeneration | null;
   elapsedMs: number;
   onReuseSeed: (seed: number) => void;
+  /** "Send to image to image": the shown image becomes the init image. */
+  onSendToInit: (image: GeneratedImage) => void;
 }
 
-export function ImagePreview({ ratio, requestedSize, image, live, elapsedMs, onReuseSeed }: ImagePreviewProps) {
+export function ImagePreview({ ratio, requestedSize, image, live, elapsedMs, onReuseSeed, onSendToInit }: ImagePreviewProps) {
   const livePreview = live?.phase === "running" ? live.preview : null;
   return (
     <div className="space-y-4">
@@ -83,7 +85,7 @@ export function ImagePreview({ ratio, requestedSize, image, live, elapsedMs, onR
       {live && <GenerationProgress live={live} />}
 
       {/* While a live preview stands in the panel, the shown image's details would describe another picture. */}
-      {image && livePreview === null && <ImageDetails image={image} onReuseSeed={onReuseSeed} />}
+      {image && livePreview === null && <ImageDetails image={image} onReuseSeed={onReuseSeed} onSendToInit={onSendToInit} />}
     </div>
   );
 }

@@ -1,6 +1,6 @@
 "use client";
 
-import { Download, Sprout } from "lucide-react";
+import { Download, ImagePlus, Sprout } from "lucide-react";
 
 import { Button } from "@/components/ui/button";
 import type { GeneratedImage } from "@/features/history/history-reducer";
@@ -14,10 +14,12 @@ interface ResultsGridProps {
   onSelect: (image: GeneratedImage) => void;
   /** Puts the image's seed in the seed field, for one image: Generate then makes that one again. */
   onUseSeed: (seed: number) => void;
+  /** Makes the image the init image of image to image. */
+  onSendToInit: (image: GeneratedImage) => void;
 }
 
 /** A request's images side by side, each with its seed, Download under the api's name and "Use this seed". */
-export function ResultsGrid({ images, currentId, onSelect, onUseSeed }: ResultsGridProps) {
+export function ResultsGrid({ images, currentId, onSelect, onUseSeed, onSendToInit }: ResultsGridProps) {
   return (
     <section aria-labelledby="results-heading" className="space-y-2">
       <h2 id="results-heading" className="text-sm font-medium">
@@ -54,6 +56,18 @@ export function ResultsGrid({ images, currentId, onSelect, onUseSeed }: ResultsG
                     <Download aria-hidden="true" />
                     Download
                   </a>
+                </Button>
+                <Button
+                  type="button"
+                  variant="outline"
+                  size="sm"
+                  className="h-7 px-2"
+                  onClick={() => onSendToInit(image)}
+                  aria-label={`Send the image with seed ${seed ?? "unknown"} to image to image`}
+                  data-testid="grid-send-to-img2img"
+                >
+                  <ImagePlus aria-hidden="true" />
+                  To image to image
                 </Button>
                 {seed !== null && (
                   <Button
