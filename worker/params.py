@@ -42,6 +42,9 @@ class GenerationParams:
     model: str = ""
     # The LoRAs by library name and weight: the request's `loras`, then its prompt's `<lora:…>` tags.
     loras: tuple[tuple[str, float], ...] = ()
+    # The prompt without its `<lora:…>` tags, as the text encoders see it (None: the prompt as it is). Set once
+    # at submit, so the engine thread never parses tags; `prompt` keeps them for the infotext, as A1111 does.
+    encoder_prompt: str | None = None
     # Image to image: the strength (0: text to image), the mask's blur, the masked area's fill, the prepared
     # pixels (not compared: image_key, their digest, stands for them) and their digest.
     strength: float = 0.0
@@ -49,6 +52,11 @@ class GenerationParams:
     inpainting_fill: str = "original"
     init: Prepared | None = dataclasses.field(default=None, compare=False, repr=False)
     image_key: str = ""
+
+    @property
+    def text_for_encoders(self) -> str:
+        """The positive prompt the text encoders get."""
+        return self.prompt if self.encoder_prompt is None else self.encoder_prompt
 
     @property
     def run_steps(self) -> int:

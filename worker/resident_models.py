@@ -67,6 +67,8 @@ class ResidentModels:
         self.prompt_cache_size = prompt_cache_size
         self._loaded: OrderedDict[str, tuple[LoadedModel, TextToImage, LoraSet]] = OrderedDict()
         self._lock = threading.Lock()  # for the handlers' reads (loaded_names, defaults_of)
+        # Defaults of models not in memory, read from their configs once: /ready and every request ask.
+        self._estimates: dict[ModelEntry, Defaults] = {}
 
     def loaded_names(self) -> set[str]:
         """The models in memory now."""
@@ -79,10 +81,16 @@ class ResidentModels:
             resident = self._loaded.get(entry.name)
         if resident is not None:
             return resident[0].defaults
-        if entry.kind == "demo":
-            return estimate_defaults(self._demo_folder(), DEMO_DEFAULT_STEPS)
-        folder = entry.path if entry.kind == "folder" and entry.path is not None else BUNDLED_SDXL_CONFIG_DIR
-        return estimate_defaults(folder, SDXL_DEFAULT_STEPS)
+        estimate = self._estimates.get(entry)
+        if estimate is None:
+            if entry.kind == "demo":
+                estimate = estimate_defaults(self._demo_folder(), DEMO_DEFAULT_STEPS)
+            else:
+                folder = entry.path if entry.kind == "folder" and entry.path is not None else BUNDLED_SDXL_CONFIG_DIR
+                estimate = estimate_defaults(folder, SDXL_DEFAULT_STEPS)
+            with self._lock:
+                self._estimates[entry] = estimate
+        return estimate
 
     def _demo_folder(self) -> Path:
         from worker.demo_model import demo_model_dir  # builds it only if missing, which load did already

@@ -26,6 +26,9 @@ from worker.params import GenerationParams, images, resolve_params, sampler_name
 log = logging.getLogger(__name__)
 # gRPC metadata the gateway sets from X-Request-Id (lower case: gRPC metadata keys are).
 REQUEST_ID_KEY = "x-request-id"
+# Where a refused name's valid ones are listed, for gRPC callers and for the people behind the gateway alike.
+MODELS_LISTED_BY = "ListModels, GET /models over HTTP"
+LORAS_LISTED_BY = "ListLoras, GET /loras over HTTP"
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -163,7 +166,9 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
         library, models, engine = self._state.ready()
         model = self._model(library, request)
         params = resolve_params(request, models.defaults_of(model), self._state.max_count)
-        params = replace(params, model=model.name, loras=self._loras(library, request))
+        clean, tagged = extract_lora_tags(request.positive_prompt)
+        loras = self._loras(library, request, tagged)
+        params = replace(params, model=model.name, loras=loras, encoder_prompt=clean)
         if not stream and params.image_count > 1:
             raise InvalidRequest(limits.needs_stream("count", params.image_count, "GenerateImageStream"))
         remaining = context.time_remaining()
@@ -190,13 +195,14 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
             raise InvalidRequest(limits.too_long("model", limits.MAX_NAME_CHARS, len(request.model)))
         entry = library.get(request.model)
         if entry is None:
-            raise InvalidRequest(limits.not_listed("model", request.model, "ListModels"))
+            raise InvalidRequest(limits.not_listed("model", request.model, MODELS_LISTED_BY))
         return entry
 
     @staticmethod
-    def _loras(library: ModelLibrary, request: generator_pb2.GenerateImageRequest) -> tuple[tuple[str, float], ...]:
+    def _loras(
+        library: ModelLibrary, request: generator_pb2.GenerateImageRequest, tagged: list[tuple[str, float]]
+    ) -> tuple[tuple[str, float], ...]:
         """The request's LoRAs and its prompt's `<lora:…>` tags, each checked against the library and the limits."""
-        _, tagged = extract_lora_tags(request.positive_prompt)
         wanted = [(lora.name, lora.weight) for lora in request.loras] + tagged
         if len(wanted) > limits.MAX_LORAS:
             raise InvalidRequest(limits.above("loras", limits.MAX_LORAS, f"{len(wanted)} with the prompt's tags"))
@@ -207,7 +213,7 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
             if refusal:
                 raise InvalidRequest(refusal)
             if library.lora(name) is None:
-                raise InvalidRequest(limits.not_listed("lora", name, "ListLoras"))
+                raise InvalidRequest(limits.not_listed("lora", name, LORAS_LISTED_BY))
         return tuple(wanted)
 
     def _response(
@@ -320,7 +326,7 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
         """Make a listed model the default for requests without `model`."""
         library, _, _ = self._state.ready()
         if library.set_default(request.name) is None:
-            raise InvalidRequest(limits.not_listed("name", request.name, "ListModels"))
+            raise InvalidRequest(limits.not_listed("name", request.name, MODELS_LISTED_BY))
         log.info("default model is now %s", request.name)
         return self._state.model_list()
 

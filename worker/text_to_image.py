@@ -12,7 +12,6 @@ from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaint
 from PIL import Image
 
 from worker import init_images, samplers
-from worker.lora_tags import extract_lora_tags
 from worker.params import GenerationParams
 from worker.prompt_encoding import PromptKey, count_chunks, encode_prompt_pair, prompt_cache_key
 
@@ -67,10 +66,9 @@ class TextToImage:
     def embeddings(self, prompt: str, negative_prompt: str, text_key: tuple[object, ...] = ()) -> Embeddings:
         """Both text encoders' outputs for a prompt pair (any length, A1111 weights), cached by the parsed pair.
 
-        `text_key` names what else changes the encoders' outputs (active text-encoder LoRAs).
+        `text_key` names what else changes the encoders' outputs (active text-encoder LoRAs); `prompt` comes
+        without its `<lora:…>` tags (GenerationParams.text_for_encoders).
         """
-        # `<lora:…>` tags are for the caller (worker/lora_tags.py); the encoders see the text without them.
-        prompt, _ = extract_lora_tags(prompt)
         # Keyed by the parsed prompts, so `(cat:1.0)` and `cat` share an entry.
         key = (prompt_cache_key(prompt, negative_prompt), text_key)
         cached = self._cache.get(key)
@@ -107,8 +105,7 @@ class TextToImage:
 
     def batch_key(self, params: GenerationParams) -> tuple[object, ...]:
         """batch_key, and the prompt's length in chunks: a batch's embeddings are joined, so they must match."""
-        prompt, _ = extract_lora_tags(params.prompt)
-        return (*batch_key(params), count_chunks(self.pipeline, prompt, params.negative_prompt))
+        return (*batch_key(params), count_chunks(self.pipeline, params.text_for_encoders, params.negative_prompt))
 
     def generate(
         self, batch: Sequence[GenerationParams], on_step: StepHook, text_key: tuple[object, ...] = ()
@@ -128,7 +125,7 @@ class TextToImage:
         pipeline, inputs = self._pipeline_for(first)
         pipeline.scheduler = scheduler
         with torch.inference_mode():
-            conditioning = [self.embeddings(p.prompt, p.negative_prompt, text_key) for p in batch]
+            conditioning = [self.embeddings(p.text_for_encoders, p.negative_prompt, text_key) for p in batch]
             images = pipeline(
                 prompt_embeds=torch.cat([c.prompt for c in conditioning]),
                 negative_prompt_embeds=torch.cat([c.negative for c in conditioning]),

@@ -171,7 +171,12 @@ class GenerateImageRequest(BaseModel):
         allow_inf_nan=False,
         description=f"How much of initImage is denoised again, more than {limits.MIN_STRENGTH:g} and at most "
         f"{limits.MAX_STRENGTH:g} (about steps x strength steps run). Unset: {limits.DEFAULT_STRENGTH:g}.",
-        json_schema_extra={"exclusiveMinimum": limits.MIN_STRENGTH, "maximum": limits.MAX_STRENGTH},
+        # `default` is what an unset value means (the worker fills it), so schema-driven clients read it there.
+        json_schema_extra={
+            "exclusiveMinimum": limits.MIN_STRENGTH,
+            "maximum": limits.MAX_STRENGTH,
+            "default": limits.DEFAULT_STRENGTH,
+        },
     )
     mask: Base64Image = Field(
         default=None,
@@ -184,6 +189,7 @@ class GenerateImageRequest(BaseModel):
         ge=limits.MIN_MASK_BLUR,
         le=limits.MAX_MASK_BLUR,
         description=f"The mask's feathering in pixels. Unset: {limits.DEFAULT_MASK_BLUR}.",
+        json_schema_extra={"default": limits.DEFAULT_MASK_BLUR},
     )
     inpainting_fill: limits.InpaintingFill | None = Field(
         default=None, description="What the masked area starts from. Unset: original."

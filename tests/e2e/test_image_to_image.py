@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scripts.devstack import Service
 from tests.e2e.images import png_pixels
 
 BASE: dict[str, Any] = {"positivePrompt": "a lighthouse at dusk", "steps": 4, "seed": 3}
@@ -38,19 +37,6 @@ def ok(http: httpx.Client, **body: Any) -> httpx.Response:
     response = generate(http, **body)
     assert response.status_code == 200, response.text
     return response
-
-
-def test_img2img_and_inpaint_run_on_the_loaded_weights(http: httpx.Client, worker: Service) -> None:
-    # First in this module, so the first image-to-image jobs of the shared worker are the ones measured.
-    before = worker.rss_mib()
-    ok(http, initImage=b64(encoded(init(64, 64))))
-    mask = np.zeros((64, 64), dtype=np.uint8)
-    mask[:32] = 255
-    ok(http, initImage=b64(encoded(init(64, 64))), mask=b64(encoded(Image.fromarray(mask))))
-    after = worker.rss_mib()
-    print(f"worker RSS before the first img2img {before:.0f} MiB, after img2img and inpaint {after:.0f} MiB")
-    # from_pipe shares the modules (tests/worker/test_text_to_image.py checks they are the same objects).
-    assert after - before < 30, (before, after)
 
 
 def test_the_size_follows_the_init_image_rounded_down_to_8(http: httpx.Client) -> None:

@@ -83,7 +83,9 @@ def test_a_request_chooses_its_model_and_switching_back_gives_the_same_pixels(ht
 def test_a_name_not_in_the_library_is_a_422_naming_it(http: httpx.Client, name: str) -> None:
     response = generate(http, model=name)
     assert response.status_code == 422
-    assert response.json()["message"].startswith(f'model "{name}" is not in the model library')
+    assert response.json()["message"] == (
+        f'model "{name}" is not in the model library (see ListModels, GET /models over HTTP)'
+    )
 
 
 def test_a_model_that_cannot_load_is_refused_and_the_worker_keeps_serving(http: httpx.Client) -> None:

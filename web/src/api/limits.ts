@@ -67,18 +67,6 @@ function defaultNumber(field: string, schemaName?: string): number {
   return value;
 }
 
-/**
- * The default the api fills in for an unset field: the schema's `default`, or the "Unset: N." its description
- * states (a nullable field the worker fills has no schema default).
- */
-function unsetDefault(field: string): number {
-  const schema = valueSchema(field);
-  if (typeof schema.default === "number") return schema.default;
-  const stated = /Unset: (-?[\d.]+)\./.exec(schema.description ?? "");
-  if (!stated) throw new Error(`openapi.json: ${field} states no default; run npm run api:generate`);
-  return Number(stated[1]);
-}
-
 /** A number above an exclusive minimum (0 < x ≤ max): `min` is the least value a step of `step` reaches. */
 function openNumberLimit(field: string, step: number): NumberLimit & { exclusiveMin: number; default: number } {
   const schema = valueSchema(field);
@@ -89,7 +77,7 @@ function openNumberLimit(field: string, step: number): NumberLimit & { exclusive
     max: required(field, "maximum"),
     step,
     integer: false,
-    default: unsetDefault(field),
+    default: defaultNumber(field),
   };
 }
 
@@ -109,6 +97,6 @@ export const LIMITS = {
   /** Image to image: how much of the init image is denoised again (0 < s ≤ 1), in slider steps of 0.01. */
   denoisingStrength: openNumberLimit("denoisingStrength", 0.01),
   /** Inpainting: the mask's feathering in pixels. */
-  maskBlur: { ...numberLimit("maskBlur"), default: unsetDefault("maskBlur") },
+  maskBlur: { ...numberLimit("maskBlur"), default: defaultNumber("maskBlur") },
   loraWeight: { ...numberLimit("weight", "LoraWeight"), default: defaultNumber("weight", "LoraWeight") },
 } as const;

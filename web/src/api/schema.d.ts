@@ -271,6 +271,7 @@ export interface components {
             /**
              * Denoisingstrength
              * @description How much of initImage is denoised again, more than 0 and at most 1 (about steps x strength steps run). Unset: 0.75.
+             * @default 0.75
              */
             denoisingStrength?: number | null;
             /**
@@ -311,6 +312,7 @@ export interface components {
             /**
              * Maskblur
              * @description The mask's feathering in pixels. Unset: 4.
+             * @default 4
              */
             maskBlur?: number | null;
             /**
@@ -387,6 +389,7 @@ export interface components {
             /**
              * Denoisingstrength
              * @description How much of initImage is denoised again, more than 0 and at most 1 (about steps x strength steps run). Unset: 0.75.
+             * @default 0.75
              */
             denoisingStrength?: number | null;
             /**
@@ -427,6 +430,7 @@ export interface components {
             /**
              * Maskblur
              * @description The mask's feathering in pixels. Unset: 4.
+             * @default 4
              */
             maskBlur?: number | null;
             /**
