@@ -14,7 +14,7 @@ CHROMIUM  ?= /usr/bin/chromium
 SUDO      := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: help run test test-python test-web lint lint-python lint-web format proto venv web-deps web-build bench bench-gpu soak \
-        chromium screenshot clean
+        chromium postgresql screenshot clean
 
 help: ## list the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,11 @@ chromium: ## Debian's chromium for Playwright (Playwright's own download cannot 
 	@test -x $(CHROMIUM) || ($(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
 
+# The gallery's tests run a throwaway PostgreSQL cluster (tests/postgres.py) on Debian's server binaries.
+postgresql: ## Debian's PostgreSQL server for the gallery's tests (they start their own cluster; no service runs)
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ($(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql)
+
 proto: $(STAMP) ## regenerate the Python stubs from proto/genproto/generator.proto
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m grpc_tools.protoc -Iproto --python_out=proto --grpc_python_out=proto \
 	  --mypy_out=proto --mypy_grpc_out=proto proto/genproto/generator.proto
@@ -64,7 +69,7 @@ format: $(STAMP) ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test-python: $(STAMP) ## pytest: unit tests and end-to-end tests with real processes
+test-python: $(STAMP) postgresql ## pytest: unit tests and end-to-end tests with real processes
 	$(PY) -m pytest
 
 test-web: $(STAMP) $(WEB_BUILD) chromium ## the page's unit tests, then Playwright in chromium against the real stack

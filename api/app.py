@@ -1,5 +1,6 @@
 """Builds the FastAPI app: lifespan (the worker channel, the rate limiter), middleware, error handlers, routes."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,8 @@ from fastapi_offline import FastAPIOffline
 
 from api.auth import ApiKeyMiddleware, ApiKeys, document_bearer_auth
 from api.errors import install_error_handlers
+from api.gallery.routes import router as gallery_router
+from api.gallery.store import Gallery
 from api.middleware import BodyLimitMiddleware, InternalErrorMiddleware
 from api.native.protocol import STREAM_EVENTS, StreamImage
 from api.native.routes import EXPOSED_HEADERS, IMAGE_ROUTES
@@ -47,16 +50,28 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         app.state.worker = WorkerClient.from_settings(settings)
         per_minute = settings.api_rate_limit_per_minute
         app.state.rate_limiter = RateLimiter(per_minute) if per_minute else None
+        if settings.api_gallery:
+            app.state.gallery = await asyncio.to_thread(
+                Gallery.open,
+                settings.database_url,
+                settings.api_data_dir,
+                settings.api_gallery_max_images,
+                settings.api_gallery_max_bytes,
+            )
         try:
             yield
         finally:
             await app.state.worker.close()
+            if app.state.gallery is not None:
+                await asyncio.to_thread(app.state.gallery.close)
 
     # /docs and /redoc from assets packaged with the api (fastapi-offline), not a CDN: they work offline.
     app = FastAPIOffline(title="img-generator API", description=DESCRIPTION, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.rate_limiter = None
+    app.state.gallery = None
     app.include_router(native_router)
+    app.include_router(gallery_router)
     add_components(app, [*STREAM_EVENTS.values(), StreamImage])
     install_error_handlers(app)
     keys = ApiKeys(settings.api_key_digests)
@@ -78,7 +93,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.api_cors_origins,
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
         allow_headers=["Content-Type", "Authorization", REQUEST_ID_HEADER],
         expose_headers=[*EXPOSED_HEADERS, REQUEST_ID_HEADER],
         max_age=600,

@@ -4,7 +4,7 @@ import difflib
 import json
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -16,6 +16,7 @@ from genproto import limits, reasons
 from genproto.reasons import Reason
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.observability import WORKER_ERRORS
 from api.problems import ErrorCode
@@ -188,6 +189,26 @@ async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message, exc.headers)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes on this path (Starlette's own Allow names only the first route's)."""
+    methods: set[str] = set()
+    for route in _leaf_routes(request.app.router.routes):
+        match, _ = route.matches({**request.scope, "method": ""})
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
+def _leaf_routes(routes: Sequence[Any]) -> Iterator[Any]:
+    # FastAPI 0.165 wraps each include_router in a router of its own (original_router).
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _leaf_routes(inner.routes)
+        else:
+            yield route
+
+
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_STATUS_CODES.get(exc.status_code)
@@ -196,8 +217,10 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404:
         message = f"there is no {request.url.path}; see /docs for the endpoints"
     elif exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
+        allowed = allowed_methods(request)
+        headers = {**(exc.headers or {}), "Allow": allowed}
         message = f"{request.method} is not allowed on {request.url.path} (allowed: {allowed})"
+        return error_response(exc.status_code, code, message, headers)
     elif exc.status_code == 400:
         # FastAPI's body parser raises this for bytes that are not text, e.g. invalid UTF-8.
         message = "the request body could not be read as JSON text (is it UTF-8?)"

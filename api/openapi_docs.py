@@ -12,6 +12,7 @@ from api.problems import ErrorResponse
 ERROR_DESCRIPTIONS: Final[dict[int, str]] = {
     400: "malformed_json: the body is not valid JSON (or not text).",
     401: "unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`.",
+    404: "not_found: no such image (or another API key's), or the gallery is off (API_GALLERY=false).",
     413: "payload_too_large: the body is over API_MAX_BODY_BYTES.",
     415: "unsupported_media_type: the body is not declared application/json.",
     422: "invalid_value: a value breaks a limit, or an unknown field.",

@@ -13,14 +13,16 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from api.targets import FORMS, WorkerTarget, join_host_port, parse_target
 
 # api/settings.py -> repo root; computed from the package so `python -m api` works from any directory.
-ENV_FILE = Path(__file__).resolve().parent.parent / ".env"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ENV_FILE = REPO_ROOT / ".env"
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 LogFormat = Literal["text", "json"]
 _DIGEST = re.compile(r"[0-9a-f]{64}")
-# Settings whose values must never be echoed, not even in the message about a bad one (api/__main__.py).
-SECRET_SETTINGS = frozenset({"api_keys"})
+# Settings whose values must never be echoed, not even in the message about a bad one (api/__main__.py); a
+# database URL may hold a password.
+SECRET_SETTINGS = frozenset({"api_keys", "api_database_url"})
 
 
 class ApiSettings(BaseSettings):
@@ -97,6 +99,25 @@ class ApiSettings(BaseSettings):
         description="The name checked in the workers' certificates, when it is not the host the gateway dials.",
     )
 
+    api_gallery: bool = Field(
+        default=True, description="Keep every answered image in the gallery (GET /images); false: keep none."
+    )
+    api_data_dir: Path = Field(
+        default=REPO_ROOT / "data",
+        description="Where the gallery's files (and its SQLite database) live; a volume in compose and Kubernetes.",
+    )
+    api_database_url: str = Field(
+        default="",
+        description="The gallery's database: empty for SQLite at API_DATA_DIR/gallery.db, or postgresql://... for "
+        "several gateways sharing one gallery (they then share API_DATA_DIR too).",
+    )
+    api_gallery_max_images: int = Field(
+        default=0, ge=0, description="Most images the gallery keeps; past it the oldest unstarred go. 0: no limit."
+    )
+    api_gallery_max_bytes: int = Field(
+        default=0, ge=0, description="Most bytes of image files the gallery keeps (oldest unstarred go). 0: no limit."
+    )
+
     @field_validator("api_cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
@@ -156,6 +177,23 @@ class ApiSettings(BaseSettings):
     @classmethod
     def _lower_level(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("api_database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("postgresql://", "postgresql+psycopg://", "sqlite:///")):
+            # The URL is not echoed: it may hold a password.
+            raise ValueError("must be empty (SQLite in API_DATA_DIR), postgresql://user:pass@host/db or sqlite:///path")
+        return value
+
+    @property
+    def database_url(self) -> str:
+        """SQLAlchemy's URL of the gallery: API_DATABASE_URL (psycopg 3 for PostgreSQL), or the SQLite file."""
+        if not self.api_database_url:
+            return f"sqlite:///{self.api_data_dir / 'gallery.db'}"
+        # SQLAlchemy reads plain postgresql:// as psycopg2; the driver installed is psycopg 3.
+        return self.api_database_url.replace("postgresql://", "postgresql+psycopg://", 1)
 
     @property
     def workers(self) -> WorkerTarget:

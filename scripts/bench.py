@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from genproto import generator_pb2, generator_pb2_grpc  # noqa: E402
 
 import worker.offline  # noqa: E402, F401  (before diffusers)
+from scripts.bench_gallery import gallery_overhead  # noqa: E402
 from scripts.bench_generation import count_vs_singles, model_switch  # noqa: E402
 from scripts.bench_loras import report as lora_overhead  # noqa: E402
 from scripts.bench_prompts import bench_long_prompt_encoding  # noqa: E402
@@ -256,11 +257,13 @@ def cancel_latency(repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=["serving", "encoding", "load", "progress", "controls"], action="append")
+    parser.add_argument(
+        "--only", choices=["serving", "encoding", "load", "progress", "controls", "gallery"], action="append"
+    )
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--formats", nargs="*", default=["jpeg", "webp"], help="lossy formats to time too")
     args = parser.parse_args()
-    only = set(args.only or ["serving", "encoding", "load", "progress", "controls"])
+    only = set(args.only or ["serving", "encoding", "load", "progress", "controls", "gallery"])
     print(f"bench on {sys.platform}, demo model (tiny random SDXL), CPU; medians of {args.repeats} runs")
     if "encoding" in only:
         encoding(1024, args.repeats, args.formats)
@@ -271,6 +274,8 @@ def main() -> None:
         cancel_latency(args.repeats)
     if "load" in only:
         throughput([1, 4, 16], requests=32, size=256, steps=8, max_batch=8)
+    if "gallery" in only:
+        gallery_overhead(512, steps=1, repeats=max(args.repeats, 25))
     if "controls" in only:
         count_vs_singles(256, steps=8, repeats=args.repeats, max_batch=4)
         model_switch(args.repeats)

@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -159,11 +160,20 @@ def answers(url: str, service: Service | None = None, status: int = 200) -> Call
     return check
 
 
-def start_api(name: str, worker_port: int, **settings: str) -> Service:
-    """Start `python -m api` in front of the worker on worker_port and wait until /health answers."""
-    port = free_port()
+def start_api(name: str, worker_port: int, port: int | None = None, **settings: str) -> Service:
+    """Start `python -m api` in front of the worker on worker_port and wait until /health answers.
+
+    Its gallery lives in a fresh temporary folder unless API_DATA_DIR is given (never the repo's data/).
+    """
+    port = port or free_port()
     env = _env(
-        {"API_PORT": str(port), "API_HOST": "127.0.0.1", "RPC_PEER": "127.0.0.1", "RPC_PORT": str(worker_port)}
+        {
+            "API_PORT": str(port),
+            "API_HOST": "127.0.0.1",
+            "RPC_PEER": "127.0.0.1",
+            "RPC_PORT": str(worker_port),
+            "API_DATA_DIR": tempfile.mkdtemp(prefix=f"gallery-{name}-"),
+        }
         | settings
     )
     api = Service("api", port, env, _fresh_log(f"api-{name}")).start()

@@ -231,6 +231,7 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
             steps=params.steps,
             guidance_scale=params.guidance_scale,
             model_name=model.name,
+            model_hash=(self._state.library.hash_of(model) if self._state.library else None) or "",
             demo_model=model.is_demo,
             generation_seconds=result.seconds,
             worker_id=self._state.worker_id,

@@ -48,6 +48,10 @@ class LoraWeight(BaseModel):
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+# Fields the gateway itself acts on (the gallery), never sent to the worker.
+GATEWAY_FIELDS: Final = frozenset({"save"})
+
+
 class GenerateImageRequest(BaseModel):
     """One text-to-image request; unset values are the worker's defaults for its model."""
 
@@ -197,6 +201,11 @@ class GenerateImageRequest(BaseModel):
     resize_mode: limits.ResizeMode | None = Field(
         default=None, description="How initImage meets a requested width/height. Unset: just resize."
     )
+    save: bool | None = Field(
+        default=None,
+        strict=True,
+        description="false: this request's images are not kept in the gallery (GET /images). Unset: kept.",
+    )
 
     @field_validator("init_image", "mask", mode="before")
     @classmethod
@@ -345,6 +354,7 @@ class ReadyResponse(BaseModel):
                     "maxCount": 8,
                     "queue": {"length": 0, "capacity": 16},
                     "workers": {"serving": 1, "total": 1},
+                    "gallery": True,
                 }
             ]
         }
@@ -361,6 +371,7 @@ class ReadyResponse(BaseModel):
     maxCount: int = Field(description="The most images one request may ask for (count) on every serving worker.")
     queue: Queue
     workers: Workers
+    gallery: bool = Field(description="Whether answered images are kept in the gallery (GET /images).")
 
 
 class StreamEvent(BaseModel):
@@ -406,6 +417,9 @@ class StreamImage(StreamEvent):
 
     image: str = Field(description="The image as a data: URL in the requested format.")
     seed: int
+    image_id: str | None = Field(
+        default=None, description="Its id in the gallery (GET /images/{id}); absent: not kept."
+    )
 
 
 class StreamDone(StreamEvent):
@@ -429,6 +443,9 @@ class StreamDone(StreamEvent):
     denoising_strength: float | None = Field(default=None, description="Image to image: the strength used.")
     mask_blur: int | None = Field(default=None, description="Image to image: the mask blur used (0: no mask).")
     images: list[StreamImage] = Field(description="Every image of the request in seed order; `image` is the first.")
+    image_id: str | None = Field(
+        default=None, description="The first image's gallery id, as X-Image-Id; absent: not kept."
+    )
 
 
 class StreamError(StreamEvent):

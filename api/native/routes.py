@@ -11,6 +11,7 @@ from prometheus_client.exposition import choose_encoder
 
 from api.dependencies import Worker, require_json
 from api.disconnect import cancel_on_disconnect
+from api.gallery.recording import keep
 from api.native.protocol import (
     STREAM_EVENTS,
     GenerateImageRequest,
@@ -44,6 +45,7 @@ IMAGE_HEADERS: Final[dict[str, str]] = {
     "X-Schedule-Type": "The schedule type that ran (what Automatic resolved to).",
     "X-Denoising-Strength": "Image to image only: the denoising strength used.",
     "X-Mask-Blur": "Image to image only: the mask blur used (0 without a mask).",
+    "X-Image-Id": "Its id in the gallery (GET /images/{id}); absent when not kept (API_GALLERY=false, save: false).",
     "X-Worker": "Which worker made the image (its WORKER_ID, by default host:port; percent-encoded beyond ASCII).",
 }
 # Clients may read these beyond the CORS-safelisted ones.
@@ -83,9 +85,9 @@ async def health() -> HealthResponse:
     summary="Readiness of the workers",
     responses={503: {"model": ErrorResponse, "description": "worker_not_ready or worker_unavailable"}},
 )
-async def ready(worker: Worker) -> ReadyResponse:
+async def ready(worker: Worker, request: Request) -> ReadyResponse:
     """200 when at least one worker reports SERVING; 503 while none does (loading, draining or down)."""
-    return ready_response(await worker.check_workers())
+    return ready_response(await worker.check_workers(), gallery=request.app.state.gallery is not None)
 
 
 @router.post(
@@ -107,11 +109,17 @@ async def ready(worker: Worker) -> ReadyResponse:
 )
 async def generate_image(body: GenerateOneImageRequest, request: Request, worker: Worker) -> Response:
     """Runs one generation on the worker and answers the image; unset values are the worker's defaults."""
+    started = time.perf_counter()
     reply = await cancel_on_disconnect(request, worker.generate(to_proto(body)))
     if reply is None:
         # Nobody reads this; 499 (nginx's "client closed request") makes the access log say what happened.
         return Response(status_code=499)
-    return Response(content=reply.image, media_type=reply.mime_type or "image/png", headers=image_headers(reply))
+    headers = image_headers(reply)
+    # docs/architecture.md, section "Files before rows": the image is kept before its id is answered.
+    (image_id,) = await keep(request, body, [reply], started)
+    if image_id is not None:
+        headers["X-Image-Id"] = image_id
+    return Response(content=reply.image, media_type=reply.mime_type or "image/png", headers=headers)
 
 
 @router.post(
@@ -124,9 +132,10 @@ async def generate_image(body: GenerateOneImageRequest, request: Request, worker
         **GENERATE_ERRORS,
     },
 )
-async def generate_image_stream(body: GenerateImageRequest, worker: Worker) -> Response:
+async def generate_image_stream(body: GenerateImageRequest, request: Request, worker: Worker) -> Response:
     """The same generation as /generateimage, reported as it goes; closing the connection cancels it."""
-    return await open_stream(worker, body)
+    started = time.perf_counter()
+    return await open_stream(worker, body, lambda replies: keep(request, body, replies, started))
 
 
 @router.get("/samplers", response_model=list[SamplerInfo], summary="The samplers a request may name")

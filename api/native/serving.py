@@ -10,6 +10,7 @@ from sse_starlette import ServerSentEvent
 
 from api.errors import ApiError
 from api.native.protocol import (
+    GATEWAY_FIELDS,
     Defaults,
     GenerateImageRequest,
     LibraryLora,
@@ -35,7 +36,7 @@ _HEADER_SAFE = " !#$&'()*+,-./:;=?@[]^_`{|}~"
 def to_proto(request: GenerateImageRequest) -> generator_pb2.GenerateImageRequest:
     """The wire request; optional fields are set only when the client gave them (unset is not 0)."""
     # The model's field names are the proto's, so exclude_none leaves unset fields absent on the wire.
-    return generator_pb2.GenerateImageRequest(**request.model_dump(exclude_none=True))
+    return generator_pb2.GenerateImageRequest(**request.model_dump(exclude_none=True, exclude=set(GATEWAY_FIELDS)))
 
 
 def image_headers(reply: generator_pb2.GenerateImageResponse) -> dict[str, str]:
@@ -68,7 +69,7 @@ def safe_filename(hint: str) -> str:
     return name or "image.png"
 
 
-def ready_response(workers: list[WorkerHealth]) -> ReadyResponse:
+def ready_response(workers: list[WorkerHealth], gallery: bool) -> ReadyResponse:
     """/ready's answer, or the 503 that says why no worker serves (loading, draining or down)."""
     serving = [w.info for w in workers if w.info is not None]
     if not serving:
@@ -103,6 +104,7 @@ def ready_response(workers: list[WorkerHealth]) -> ReadyResponse:
         maxCount=min(i.max_count or 1 for i in serving),
         queue=Queue(length=sum(i.queue_length for i in serving), capacity=sum(i.queue_capacity for i in serving)),
         workers=Workers(serving=len(serving), total=len(workers)),
+        gallery=gallery,
     )
 
 
@@ -148,8 +150,8 @@ def event_to_sse(event: generator_pb2.GenerateImageEvent) -> ServerSentEvent:
     raise ValueError(f"not a progress event: {kind}")  # results are gathered by done_event
 
 
-def done_event(results: list[generator_pb2.GenerateImageResponse]) -> ServerSentEvent:
-    """The `done` event for all of a request's images: the first's values, and every image with its seed."""
+def done_event(results: list[generator_pb2.GenerateImageResponse], image_ids: list[str | None]) -> ServerSentEvent:
+    """The `done` event for all of a request's images: the first's values, and every image with its seed and id."""
     r = results[0]
     done = StreamDone(
         image=_data_url(r.mime_type or "image/png", r.image),
@@ -170,8 +172,10 @@ def done_event(results: list[generator_pb2.GenerateImageResponse]) -> ServerSent
         denoising_strength=r.denoising_strength or None,
         mask_blur=r.mask_blur if r.denoising_strength else None,
         images=[
-            StreamImage(image=_data_url(each.mime_type or "image/png", each.image), seed=each.seed) for each in results
+            StreamImage(image=_data_url(each.mime_type or "image/png", each.image), seed=each.seed, image_id=image_id)
+            for each, image_id in zip(results, image_ids, strict=True)
         ],
+        image_id=image_ids[0],
     )
     return sse_event("done", done)
 

@@ -1,7 +1,7 @@
 """POST /generateimage/stream: the worker's generation events relayed as Server-Sent Events."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 from genproto import generator_pb2
@@ -18,9 +18,11 @@ StreamCall = grpc.aio.UnaryStreamCall[generator_pb2.GenerateImageRequest, genera
 PING_SECONDS = 15
 # How often a job that lost its worker while queued is sent again (each time to the next worker).
 MAX_RESENDS = 2
+# Keeps a request's images (the gallery) and answers each one's id, or None where one was not kept.
+Keep = Callable[[list[generator_pb2.GenerateImageResponse]], Awaitable[list[str | None]]]
 
 
-async def open_stream(worker: WorkerClient, body: GenerateImageRequest) -> EventSourceResponse:
+async def open_stream(worker: WorkerClient, body: GenerateImageRequest, keep: Keep) -> EventSourceResponse:
     """Start the worker's stream and wait for its first event, so a refusal (422, 429, 503) is a plain HTTP error."""
     request = to_proto(body)
     call = worker.generate_stream(request)
@@ -33,7 +35,7 @@ async def open_stream(worker: WorkerClient, body: GenerateImageRequest) -> Event
     if not isinstance(first, generator_pb2.GenerateImageEvent):  # grpc.aio.EOF
         call.cancel()
         raise RuntimeError("the worker ended the stream without an event")
-    return EventSourceResponse(_relay(worker, request, call, first), ping=PING_SECONDS)
+    return EventSourceResponse(_relay(worker, request, call, first, keep), ping=PING_SECONDS)
 
 
 async def _relay(
@@ -41,6 +43,7 @@ async def _relay(
     request: generator_pb2.GenerateImageRequest,
     call: StreamCall,
     first: generator_pb2.GenerateImageEvent,
+    keep: Keep,
 ) -> AsyncIterator[ServerSentEvent]:
     """Events until done or error; when the client goes away sse-starlette cancels us and the call with us."""
     # The first `queued` event commits the call, so gRPC's retry policy no longer covers it: a worker that dies
@@ -75,7 +78,7 @@ async def _relay(
                 break
             event = next_event
         if results:
-            yield done_event(results)
+            yield done_event(results, await keep(results))
     except grpc.aio.AioRpcError as error:
         failure = describe_rpc_error(worker, error)
         refusal = StreamError(error=failure.code, message=failure.message, retry_after=failure.retry_after)

@@ -236,6 +236,7 @@ class GenerateImageResponse(_message.Message):
     LORAS_FIELD_NUMBER: _builtins.int
     DENOISING_STRENGTH_FIELD_NUMBER: _builtins.int
     MASK_BLUR_FIELD_NUMBER: _builtins.int
+    MODEL_HASH_FIELD_NUMBER: _builtins.int
     image: _builtins.bytes
     """The encoded image bytes."""
     mime_type: _builtins.str
@@ -273,6 +274,8 @@ class GenerateImageResponse(_message.Message):
     denoising_strength: _builtins.float
     """Image to image: the strength used (0 for text to image), and the mask blur when there was a mask."""
     mask_blur: _builtins.int
+    model_hash: _builtins.str
+    """A1111's short hash of the model (sha256[:10]); empty while it is computed, and for folders and the demo model."""
     @_builtins.property
     def loras(self) -> _containers.RepeatedCompositeFieldContainer[Global___LoraWeight]:
         """The LoRAs applied (the request's and its prompt tags'), with their weights."""
@@ -300,10 +303,11 @@ class GenerateImageResponse(_message.Message):
         loras: _abc.Iterable[Global___LoraWeight] | None = ...,
         denoising_strength: _builtins.float = ...,
         mask_blur: _builtins.int = ...,
+        model_hash: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["demo_model", b"demo_model", "denoising_strength", b"denoising_strength", "filename_hint", b"filename_hint", "generation_seconds", b"generation_seconds", "guidance_scale", b"guidance_scale", "height", b"height", "image", b"image", "image_count", b"image_count", "image_index", b"image_index", "infotext", b"infotext", "loras", b"loras", "mask_blur", b"mask_blur", "mime_type", b"mime_type", "model_name", b"model_name", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width", "worker_id", b"worker_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["demo_model", b"demo_model", "denoising_strength", b"denoising_strength", "filename_hint", b"filename_hint", "generation_seconds", b"generation_seconds", "guidance_scale", b"guidance_scale", "height", b"height", "image", b"image", "image_count", b"image_count", "image_index", b"image_index", "infotext", b"infotext", "loras", b"loras", "mask_blur", b"mask_blur", "mime_type", b"mime_type", "model_hash", b"model_hash", "model_name", b"model_name", "sampler", b"sampler", "schedule_type", b"schedule_type", "seed", b"seed", "steps", b"steps", "width", b"width", "worker_id", b"worker_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -181,8 +181,12 @@ def start_fake_worker(port: int = 0) -> FakeWorker:
 
 
 def settings_for(port: int, **overrides: object) -> ApiSettings:
-    """Settings for a worker on 127.0.0.1:port (or the rpc_target override), independent of the repo's .env."""
-    values: dict[str, object] = {"rpc_peer": "127.0.0.1", "rpc_port": port, **overrides}
+    """Settings for a worker on 127.0.0.1:port (or the rpc_target override), independent of the repo's .env.
+
+    The gallery is off unless a test turns it on: these tests are about the gateway's answers, and a test that
+    keeps images names its own API_DATA_DIR.
+    """
+    values: dict[str, object] = {"rpc_peer": "127.0.0.1", "rpc_port": port, "api_gallery": False, **overrides}
     return ApiSettings(_env_file=None, **values)  # type: ignore[arg-type]
 
 

@@ -36,6 +36,7 @@ def test_ready_reports_the_model_when_the_worker_is_serving(client: TestClient) 
         "maxCount": 8,
         "queue": {"length": 3, "capacity": 16},
         "workers": {"serving": 1, "total": 1},
+        "gallery": False,
     }
 
 

@@ -74,6 +74,7 @@ VALID: dict[str, st.SearchStrategy[Any]] = {
     "maskBlur": st.integers(0, 64),
     "inpaintingFill": st.sampled_from(["original", "latent noise"]),
     "resizeMode": st.sampled_from(["just resize", "crop and resize", "resize and fill"]),
+    "save": st.booleans(),
     "loras": st.lists(
         st.fixed_dictionaries(
             {"name": st.sampled_from(["ink", "style/ink"])},
@@ -102,6 +103,7 @@ NEAR_LIMITS: dict[str, st.SearchStrategy[Any]] = {
     "maskBlur": st.sampled_from([-1, 65, 64, 0]),
     "inpaintingFill": st.sampled_from(["fill", "original"]),
     "resizeMode": st.sampled_from(["stretch", "just resize"]),
+    "save": st.sampled_from(["false", 0, None]),
     "loras": st.sampled_from(
         [[{"name": "ink", "weight": MAX_LORA_WEIGHT + 0.5}], [{"name": ""}], [{"name": "a"}] * (MAX_LORAS + 1), []]
     ),

@@ -90,7 +90,7 @@ def test_generate_lists_the_fields_for_an_unknown_field(client: TestClient) -> N
     assert response.json()["message"] == (
         "nsfw is not a known field (the fields are positivePrompt, negativePrompt, width, height, steps, "
         "guidanceScale, seed, format, sampler, scheduleType, count, model, loras, initImage, denoisingStrength, mask, "
-        "maskBlur, inpaintingFill, resizeMode)"
+        "maskBlur, inpaintingFill, resizeMode, save)"
     )
 
 

@@ -101,6 +101,36 @@ def test_api_balances_over_every_worker_replica(services: dict[str, Any]) -> Non
     assert services["api"]["environment"]["RPC_TARGET"] == f"dns:///worker:{port}"
 
 
+def api_data_volume(config: dict[str, Any]) -> dict[str, Any]:
+    """The api's mount at API_DATA_DIR, checked to be a named volume the project declares."""
+    api = config["services"]["api"]
+    (mount,) = [v for v in api["volumes"] if v["target"] == api["environment"]["API_DATA_DIR"]]
+    assert mount["type"] == "volume" and mount["source"] in config["volumes"], mount
+    return dict(mount)
+
+
+def test_api_keeps_its_gallery_in_a_named_volume_at_api_data_dir(config: dict[str, Any]) -> None:
+    api = config["services"]["api"]
+    assert api["environment"]["API_DATA_DIR"] == "/data"
+    mount = api_data_volume(config)
+    assert mount["source"] == "api-data"
+    assert not mount.get("read_only", False)
+    # A fresh volume is filled from the image's folder (nocopy would leave it root-owned and unwritable).
+    assert not mount.get("volume", {}).get("nocopy", False)
+    assert api["environment"]["API_GALLERY"] == "true"
+    assert api["environment"]["API_DATABASE_URL"] == ""
+
+
+def test_api_data_dir_is_the_folder_the_image_makes_for_its_user(config: dict[str, Any]) -> None:
+    dockerfile = re.sub(r"\\\n\s*", " ", (ROOT / "api" / "Dockerfile").read_text())
+    data_dir = config["services"]["api"]["environment"]["API_DATA_DIR"]
+    (user,) = re.findall(r"^USER (\d+)$", dockerfile, re.MULTILINE)
+    # The image's own default is the same folder, so a plain `docker run` of it works too.
+    assert re.search(rf"\bAPI_DATA_DIR={re.escape(data_dir)}(\s|$)", dockerfile)
+    assert re.search(rf"mkdir (-p )?{re.escape(data_dir)}\b", dockerfile)
+    assert re.search(rf"chown {user}:{user} {re.escape(data_dir)}\b", dockerfile)
+
+
 def test_web_waits_for_a_healthy_api(services: dict[str, Any]) -> None:
     assert services["web"]["depends_on"]["api"]["condition"] == "service_healthy"
 
@@ -111,6 +141,9 @@ def test_every_value_comes_from_the_env_file(tmp_path: Path) -> None:
         "PY_PORT=6000\nPY_MODEL_PATH=sd_xl_base_1.0.safetensors\nMODEL_MOUNT_PATH=/weights\n"
         "API_PORT=9000\nFE_PORT=4000\nNEXT_PUBLIC_BASE_URL=https://images.example.com/api\n"
         "WORKER_DRAIN_GRACE_SECONDS=50\nWORKER_STOP_GRACE_PERIOD=70s\n"
+        "API_GALLERY=false\nAPI_GALLERY_MAX_IMAGES=500\nAPI_GALLERY_MAX_BYTES=1000000\n"
+        # `make run`'s folder on the host: never the path inside the container.
+        "API_DATA_DIR=/home/someone/gallery\n"
     )
     services = compose_config(BASE, env_file=env_file)["services"]
     worker, api, web = services["worker"], services["api"], services["web"]
@@ -126,6 +159,11 @@ def test_every_value_comes_from_the_env_file(tmp_path: Path) -> None:
     assert api["environment"]["API_CORS_ORIGINS"] == "http://localhost:4000"
     assert web["environment"]["FE_PORT"] == "4000"
     assert web["environment"]["NEXT_PUBLIC_BASE_URL"] == "https://images.example.com/api"
+    assert api["environment"]["API_GALLERY"] == "false"
+    assert api["environment"]["API_GALLERY_MAX_IMAGES"] == "500"
+    assert api["environment"]["API_GALLERY_MAX_BYTES"] == "1000000"
+    assert api["environment"]["API_DATA_DIR"] == "/data"
+    assert [v["target"] for v in api["volumes"]] == ["/data"]
 
 
 def test_every_variable_passed_is_one_its_service_reads(services: dict[str, Any]) -> None:
@@ -145,3 +183,9 @@ def test_cpu_override_drops_the_gpu_and_runs_the_demo_model() -> None:
     targets = {volume["target"]: volume for volume in worker["volumes"]}
     assert targets["/app/models/.cache"]["type"] == "volume"
     assert targets[read_env(ROOT / ".env")["MODEL_MOUNT_PATH"]]["read_only"] is True
+
+
+def test_cpu_override_keeps_the_api_gallery_volume() -> None:
+    config = compose_config(BASE, CPU)
+    assert api_data_volume(config)["source"] == "api-data"
+    assert set(config["volumes"]) == {"api-data", "demo-cache"}

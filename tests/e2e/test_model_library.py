@@ -63,6 +63,10 @@ def test_the_library_lists_folders_files_and_the_demo(http: httpx.Client) -> Non
     wait_until(lambda: models(http)["tiny_sdxl"]["hash"] is not None, 60, "the file's hash")
     tiny = models(http)["tiny_sdxl"]
     assert len(tiny["hash"]) == 10 and tiny["title"] == f"tiny_sdxl [{tiny['hash']}]"
+    # The gallery keeps the model that made an image; a folder model has no A1111 hash.
+    folder = generate(http, model="variant")
+    kept = http.get(f"/images/{folder.headers['x-image-id']}").json()
+    assert (kept["model"], kept["modelHash"]) == ("variant", None)
 
 
 def test_a_request_chooses_its_model_and_switching_back_gives_the_same_pixels(http: httpx.Client) -> None:

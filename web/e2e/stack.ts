@@ -146,6 +146,8 @@ export async function startApi(state: Pick<StackState, "workerPort" | "apiPort" 
     RPC_PEER: "127.0.0.1",
     RPC_PORT: String(state.workerPort),
     API_CORS_ORIGINS: JSON.stringify([`http://127.0.0.1:${state.webPort}`, `http://localhost:${state.webPort}`]),
+    // The gallery of the test stack, kept across the api restarts a test does; never the repo's data/.
+    API_DATA_DIR: join(STACK_DIR, "data"),
     PYTHONUNBUFFERED: "1",
   });
   // /ready answers 200 only once the worker reports SERVING, so this also waits for the worker's warm-up.

@@ -64,6 +64,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the gallery, newest first
+         * @description This API key's images (or the shared gallery's), `limit` at a time; `next` is the cursor of the page after.
+         */
+        get: operations["list_images_images_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/images/{image_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One image's parameters
+         * @description The row: what was asked, what the worker used, and the file's size and hash.
+         */
+        get: operations["get_image_images__image_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an image
+         * @description The row and, once no other row shares its content, the file and thumbnail.
+         */
+        delete: operations["delete_image_images__image_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Star or unstar an image
+         * @description Starred images are kept by retention (API_GALLERY_MAX_IMAGES, API_GALLERY_MAX_BYTES).
+         */
+        patch: operations["patch_image_images__image_id__patch"];
+        trace?: never;
+    };
+    "/images/{image_id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The image's bytes, as answered
+         * @description Byte for byte what POST /generateimage answered, with its ETag (the SHA-256) and file name.
+         */
+        get: operations["get_file_images__image_id__file_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/images/{image_id}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A WebP of the image, at most 256 pixels on a side
+         * @description The grid's picture: small, made once per image.
+         */
+        get: operations["get_thumbnail_images__image_id__thumbnail_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/loras": {
         parameters: {
             query?: never;
@@ -247,6 +335,133 @@ export interface components {
             message: string;
         };
         /**
+         * GalleryImage
+         * @description One kept image: the request's values, what the worker used, and where its file and thumbnail are.
+         */
+        GalleryImage: {
+            /**
+             * Bytes
+             * @description Size of the file in bytes.
+             */
+            bytes: number;
+            /**
+             * Createdat
+             * Format: date-time
+             * @description When the gateway kept it (UTC).
+             */
+            createdAt: string;
+            /** Demomodel */
+            demoModel: boolean;
+            /** Denoisingstrength */
+            denoisingStrength: number | null;
+            /**
+             * Fileurl
+             * @description GET it for the image's bytes, as answered.
+             */
+            fileUrl: string;
+            /** Filename */
+            filename: string;
+            /**
+             * Format
+             * @enum {string}
+             */
+            format: "png" | "jpeg" | "webp";
+            /**
+             * Generationseconds
+             * @description Seconds the pipeline ran.
+             */
+            generationSeconds: number;
+            /** Guidancescale */
+            guidanceScale: number;
+            /** Height */
+            height: number;
+            /**
+             * Id
+             * @description Unguessable; the same as X-Image-Id and the stream's imageId.
+             */
+            id: string;
+            /** Imagecount */
+            imageCount: number;
+            /** Imageindex */
+            imageIndex: number;
+            /**
+             * Infotext
+             * @description A1111's generation parameters, as written inside the file.
+             */
+            infotext: string;
+            /**
+             * Initimage
+             * @description Made by image to image (the init image itself is not kept).
+             */
+            initImage: boolean;
+            /** Loras */
+            loras: components["schemas"]["LoraWeight"][];
+            /** Maskblur */
+            maskBlur: number | null;
+            /** Mimetype */
+            mimeType: string;
+            /** Model */
+            model: string;
+            /**
+             * Modelhash
+             * @description A1111's short hash of the model; null when unknown.
+             */
+            modelHash: string | null;
+            /** Negativeprompt */
+            negativePrompt: string;
+            /** Positiveprompt */
+            positivePrompt: string;
+            /**
+             * Request
+             * @description The request's values as sent (without initImage and mask).
+             */
+            request: {
+                [key: string]: unknown;
+            };
+            /** Sampler */
+            sampler: string;
+            /** Scheduletype */
+            scheduleType: string;
+            /** Seed */
+            seed: number;
+            /**
+             * Sha256
+             * @description The file's SHA-256 (hex), also its ETag.
+             */
+            sha256: string;
+            /** Starred */
+            starred: boolean;
+            /** Steps */
+            steps: number;
+            /**
+             * Thumbnailurl
+             * @description GET it for a WebP at most 256 pixels on a side.
+             */
+            thumbnailUrl: string;
+            /**
+             * Totalseconds
+             * @description Seconds from the gateway's receipt of the request to the answer.
+             */
+            totalSeconds: number;
+            /** Width */
+            width: number;
+            /** Worker */
+            worker: string;
+        };
+        /**
+         * GalleryPage
+         * @description GET /images' answer.
+         */
+        GalleryPage: {
+            /** Images */
+            images: components["schemas"]["GalleryImage"][];
+            /**
+             * Next
+             * @description Pass as `cursor` for the next page; null on the last.
+             */
+            next: string | null;
+        };
+        /**
          * GenerateImageRequest
          * @description One text-to-image request; unset values are the worker's defaults for its model.
          * @example {
@@ -342,6 +557,11 @@ export interface components {
              * @enum {string|null}
              */
             sampler?: "DPM++ 2M" | "DPM++ SDE" | "DPM++ 2M SDE" | "DPM++ 3M SDE" | "Euler a" | "Euler" | "LMS" | "Heun" | "DPM2" | "DPM2 a" | "DDIM" | "PLMS" | "UniPC" | "LCM" | "k_dpmpp_2m" | "k_dpmpp_sde" | "k_dpmpp_2m_sde" | "k_dpmpp_3m_sde" | "k_euler_a" | "k_euler_ancestral" | "k_euler" | "k_lms" | "k_heun" | "k_dpm_2" | "k_dpm_2_a" | "ddim" | "plms" | "unipc" | "k_lcm" | "DPM++ 2M Karras" | "DPM++ 2M Exponential" | "DPM++ SDE Karras" | "DPM++ SDE Exponential" | "DPM++ 2M SDE Karras" | "DPM++ 2M SDE Exponential" | "DPM++ 3M SDE Karras" | "DPM++ 3M SDE Exponential" | "Euler Karras" | "Euler Exponential" | "LMS Karras" | "LMS Exponential" | "Heun Karras" | "Heun Exponential" | "DPM2 Karras" | "DPM2 Exponential" | "DPM2 a Karras" | "DPM2 a Exponential" | "UniPC Karras" | "UniPC Exponential" | null;
+            /**
+             * Save
+             * @description false: this request's images are not kept in the gallery (GET /images). Unset: kept.
+             */
+            save?: boolean | null;
             /**
              * Scheduletype
              * @description The schedule type, as A1111 1.9+ names it: 'Automatic', 'Uniform', 'Karras', 'Exponential', 'Beta' or 'SGM Uniform'. Unset: Automatic (the sampler's own choice).
@@ -461,6 +681,11 @@ export interface components {
              */
             sampler?: "DPM++ 2M" | "DPM++ SDE" | "DPM++ 2M SDE" | "DPM++ 3M SDE" | "Euler a" | "Euler" | "LMS" | "Heun" | "DPM2" | "DPM2 a" | "DDIM" | "PLMS" | "UniPC" | "LCM" | "k_dpmpp_2m" | "k_dpmpp_sde" | "k_dpmpp_2m_sde" | "k_dpmpp_3m_sde" | "k_euler_a" | "k_euler_ancestral" | "k_euler" | "k_lms" | "k_heun" | "k_dpm_2" | "k_dpm_2_a" | "ddim" | "plms" | "unipc" | "k_lcm" | "DPM++ 2M Karras" | "DPM++ 2M Exponential" | "DPM++ SDE Karras" | "DPM++ SDE Exponential" | "DPM++ 2M SDE Karras" | "DPM++ 2M SDE Exponential" | "DPM++ 3M SDE Karras" | "DPM++ 3M SDE Exponential" | "Euler Karras" | "Euler Exponential" | "LMS Karras" | "LMS Exponential" | "Heun Karras" | "Heun Exponential" | "DPM2 Karras" | "DPM2 Exponential" | "DPM2 a Karras" | "DPM2 a Exponential" | "UniPC Karras" | "UniPC Exponential" | null;
             /**
+             * Save
+             * @description false: this request's images are not kept in the gallery (GET /images). Unset: kept.
+             */
+            save?: boolean | null;
+            /**
              * Scheduletype
              * @description The schedule type, as A1111 1.9+ names it: 'Automatic', 'Uniform', 'Karras', 'Exponential', 'Beta' or 'SGM Uniform'. Unset: Automatic (the sampler's own choice).
              * @enum {string|null}
@@ -482,6 +707,11 @@ export interface components {
              */
             width?: number | null;
         } & unknown;
+        /** HTTPValidationError */
+        HTTPValidationError: {
+            /** Detail */
+            detail?: components["schemas"]["ValidationError"][];
+        };
         /**
          * HealthResponse
          * @description Liveness of the gateway itself, in the original's shape.
@@ -501,6 +731,17 @@ export interface components {
              * @description The gateway's clock, unix seconds.
              */
             timestamp: number;
+        };
+        /**
+         * ImagePatch
+         * @description PATCH /images/{id}'s body.
+         */
+        ImagePatch: {
+            /**
+             * Starred
+             * @description Starred images are never removed by retention.
+             */
+            starred: boolean;
         };
         /**
          * LibraryLora
@@ -616,6 +857,7 @@ export interface components {
          *       "demoModel": false,
          *       "device": "cuda:0",
          *       "dtype": "float16",
+         *       "gallery": true,
          *       "maxCount": 8,
          *       "model": "sd_xl_base_1.0.safetensors",
          *       "queue": {
@@ -646,6 +888,11 @@ export interface components {
              * @description The denoiser's dtype, e.g. "float16".
              */
             dtype: string;
+            /**
+             * Gallery
+             * @description Whether answered images are kept in the gallery (GET /images).
+             */
+            gallery: boolean;
             /**
              * Maxcount
              * @description The most images one request may ask for (count) on every serving worker.
@@ -722,6 +969,12 @@ export interface components {
              */
             image: string;
             /**
+             * Imageid
+             * @description The first image's gallery id, as X-Image-Id; absent: not kept.
+             * @default null
+             */
+            imageId?: string | null;
+            /**
              * Images
              * @description Every image of the request in seed order; `image` is the first.
              */
@@ -791,6 +1044,12 @@ export interface components {
              * @description The image as a data: URL in the requested format.
              */
             image: string;
+            /**
+             * Imageid
+             * @description Its id in the gallery (GET /images/{id}); absent: not kept.
+             * @default null
+             */
+            imageId?: string | null;
             /** Seed */
             seed: number;
         };
@@ -877,6 +1136,19 @@ export interface components {
             /** Width */
             width: number;
         };
+        /** ValidationError */
+        ValidationError: {
+            /** Context */
+            ctx?: Record<string, never>;
+            /** Input */
+            input?: unknown;
+            /** Location */
+            loc: (string | number)[];
+            /** Message */
+            msg: string;
+            /** Error Type */
+            type: string;
+        };
         /**
          * Workers
          * @description How many of the workers behind the gateway (RPC_TARGET) report SERVING.
@@ -928,6 +1200,8 @@ export interface operations {
                     "X-Guidance-Scale"?: string;
                     /** @description Height in pixels. */
                     "X-Height"?: string;
+                    /** @description Its id in the gallery (GET /images/{id}); absent when not kept (API_GALLERY=false, save: false). */
+                    "X-Image-Id"?: string;
                     /** @description Image to image only: the mask blur used (0 without a mask). */
                     "X-Mask-Blur"?: string;
                     /** @description The loaded model's name (percent-encoded beyond ASCII). */
@@ -1184,6 +1458,397 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthResponse"];
+                };
+            };
+        };
+    };
+    list_images_images_get: {
+        parameters: {
+            query?: {
+                /** @description Images per page. */
+                limit?: number;
+                /** @description The previous page's `next`. */
+                cursor?: string | null;
+                /** @description Only images whose prompts contain this (any case). */
+                q?: string;
+                /** @description true: only starred; false: only unstarred. */
+                starred?: boolean | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GalleryPage"];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such image (or another API key's), or the gallery is off (API_GALLERY=false). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_value: a value breaks a limit, or an unknown field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_image_images__image_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GalleryImage"];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such image (or another API key's), or the gallery is off (API_GALLERY=false). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_image_images__image_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such image (or another API key's), or the gallery is off (API_GALLERY=false). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    patch_image_images__image_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImagePatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GalleryImage"];
+                };
+            };
+            /** @description malformed_json: the body is not valid JSON (or not text). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such image (or another API key's), or the gallery is off (API_GALLERY=false). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not declared application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid_value: a value breaks a limit, or an unknown field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_file_images__image_id__file_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                    "image/png": unknown;
+                    "image/webp": unknown;
+                };
+            };
+            /** @description Not modified. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such image (or another API key's), or the gallery is off (API_GALLERY=false). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_thumbnail_images__image_id__thumbnail_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/webp": unknown;
+                };
+            };
+            /** @description Not modified. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such image (or another API key's), or the gallery is off (API_GALLERY=false). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };

@@ -26,7 +26,8 @@ export type ProgressEvent = { type: "progress" } & Read<StreamProgress> & {
  * What the worker used for the image, from the `done` event; `filename` is what Download names the file and
  * `infotext` the A1111 parameters written inside it (both the first image's, when a request made several).
  */
-export type GenerationInfo = Read<Omit<StreamDone, "image" | "images" | "worker" | "loras">> & {
+// imageId (the gallery's) is not read by this page yet.
+export type GenerationInfo = Read<Omit<StreamDone, "image" | "images" | "worker" | "loras" | "imageId">> & {
   /** The LoRAs applied (the request's and its prompt tags'), each with its weight; [] for none. */
   loras: AppliedLora[];
 };
@@ -35,7 +36,7 @@ export type GenerationInfo = Read<Omit<StreamDone, "image" | "images" | "worker"
 export type AppliedLora = Required<StreamDone["loras"][number]>;
 
 /** One image of a request: a data: URL and the seed that makes it alone. */
-export type DoneImage = Read<StreamImage> & { image: string };
+export type DoneImage = Read<Omit<StreamImage, "imageId">> & { image: string };
 
 export interface DoneEvent {
   type: "done";

@@ -1,0 +1,88 @@
+"""The hook the serving layer calls after a successful answer: keep each image in the gallery, say its id."""
+
+import asyncio
+import logging
+import time
+
+from fastapi import Request
+from genproto import generator_pb2
+
+from api.auth import KEY_ID
+from api.gallery.store import Gallery, NewImage
+from api.native.protocol import GATEWAY_FIELDS, GenerateImageRequest
+
+log = logging.getLogger(__name__)
+# The one shared gallery's owner while API keys are off.
+SHARED: str = ""
+
+
+def owner_of(request: Request) -> str:
+    """Whose images these are: the API key's SHA-256 (hex) as auth identified it, or the shared gallery."""
+    key_id: str | None = request.scope.get("state", {}).get(KEY_ID)
+    return key_id or SHARED
+
+
+def _format(mime_type: str) -> str:
+    return mime_type.removeprefix("image/") or "png"
+
+
+def new_image(
+    owner: str, body: GenerateImageRequest, reply: generator_pb2.GenerateImageResponse, total_seconds: float
+) -> NewImage:
+    """The row's values: the request as sent, and what the worker used (its reply)."""
+    mime_type = reply.mime_type or "image/png"
+    values = {
+        "positive_prompt": body.positive_prompt,
+        "negative_prompt": body.negative_prompt,
+        "seed": reply.seed,
+        "width": reply.width,
+        "height": reply.height,
+        "steps": reply.steps,
+        "guidance_scale": reply.guidance_scale,
+        "sampler": reply.sampler,
+        "schedule_type": reply.schedule_type,
+        "model": reply.model_name,
+        "model_hash": reply.model_hash or None,
+        "demo_model": reply.demo_model,
+        "loras": [{"name": lora.name, "weight": lora.weight} for lora in reply.loras],
+        "init_image": body.init_image is not None,
+        "denoising_strength": reply.denoising_strength or None,
+        "mask_blur": reply.mask_blur if reply.denoising_strength else None,
+        "format": _format(mime_type),
+        "filename": reply.filename_hint,
+        "generation_seconds": reply.generation_seconds,
+        "total_seconds": round(total_seconds, 4),
+        "worker": reply.worker_id,
+        "infotext": reply.infotext,
+        "image_index": reply.image_index,
+        "image_count": reply.image_count or 1,
+        "request": body.model_dump(
+            mode="json", by_alias=True, exclude_none=True, exclude={"init_image", "mask", *GATEWAY_FIELDS}
+        ),
+    }
+    return NewImage(owner=owner, data=reply.image, mime_type=mime_type, values=values)
+
+
+async def keep(
+    request: Request,
+    body: GenerateImageRequest,
+    replies: list[generator_pb2.GenerateImageResponse],
+    started: float,
+) -> list[str | None]:
+    """Each image's gallery id, in order; None for all when the gallery is off or the request said save: false.
+
+    A failed write is logged and answered without an id: the client still gets the image it waited for.
+    """
+    gallery: Gallery | None = request.app.state.gallery
+    if gallery is None or body.save is False:
+        return [None] * len(replies)
+    owner = owner_of(request)
+    total = time.perf_counter() - started
+    ids: list[str | None] = []
+    for reply in replies:
+        try:
+            ids.append(await asyncio.to_thread(gallery.save, new_image(owner, body, reply, total)))
+        except Exception:
+            log.exception("could not keep the image in the gallery (answered without an X-Image-Id)")
+            ids.append(None)
+    return ids
