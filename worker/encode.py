@@ -16,8 +16,6 @@ from PIL.PngImagePlugin import PngInfo
 from worker.text_to_image import Pixels
 
 PngEncoder = Literal["fpng", "pillow"]
-MIME_TYPES: dict[ImageFormat, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-EXTENSIONS: dict[ImageFormat, str] = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 PREVIEW_MIME_TYPE = "image/jpeg"
 # The PNG text keyword A1111 writes its infotext under (and every A1111 reader looks for).
 INFOTEXT_KEYWORD = "parameters"

@@ -14,7 +14,7 @@ from genproto import generator_pb2, generator_pb2_grpc, limits, reasons
 from genproto.reasons import Reason
 
 from worker import metrics
-from worker.encode import EXTENSIONS, MIME_TYPES, PREVIEW_MIME_TYPE, Encoder, encode_preview
+from worker.encode import PREVIEW_MIME_TYPE, Encoder, encode_preview
 from worker.engine import Engine, GenerationResult, Job, JobEvent, Queued, Started, Step
 from worker.errors import Draining, InvalidRequest, NotReady, OutOfMemory, WorkerError
 from worker.infotext import infotext, service_version
@@ -223,8 +223,8 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
         text = self._state.infotext(model, params) if self._state.image_metadata else ""
         return generator_pb2.GenerateImageResponse(
             image=self._state.encoder.encode(result.pixels, params.image_format, text or None),
-            mime_type=MIME_TYPES[params.image_format],
-            filename_hint=f"img-{params.seed}.{EXTENSIONS[params.image_format]}",
+            mime_type=limits.MIME_TYPES[params.image_format],
+            filename_hint=f"img-{params.seed}.{limits.EXTENSIONS[params.image_format]}",
             seed=params.seed,
             width=params.width,
             height=params.height,

@@ -38,7 +38,7 @@ class GalleryImage(BaseModel):
     denoising_strength: float | None
     mask_blur: int | None
     format: limits.ImageFormat
-    mime_type: str
+    mime_type: str = Field(description="The file's media type (from `format`).")
     bytes: int = Field(description="Size of the file in bytes.")
     sha256: str = Field(description="The file's SHA-256 (hex), also its ETag.")
     filename: str
@@ -60,6 +60,7 @@ class GalleryImage(BaseModel):
         return cls(
             **columns,
             created_at=datetime.fromtimestamp(row.created_us / 1_000_000, UTC),
+            mime_type=limits.MIME_TYPES[row.format],
             file_url=f"/images/{row.id}/file",
             thumbnail_url=f"/images/{row.id}/thumbnail",
         )

@@ -5,11 +5,12 @@ import logging
 import time
 
 from fastapi import Request
-from genproto import generator_pb2
+from genproto import generator_pb2, limits
 
 from api.auth import KEY_ID
 from api.gallery.store import Gallery, NewImage
 from api.native.protocol import GATEWAY_FIELDS, GenerateImageRequest
+from api.native.serving import safe_filename
 
 log = logging.getLogger(__name__)
 # The one shared gallery's owner while API keys are off.
@@ -22,15 +23,10 @@ def owner_of(request: Request) -> str:
     return key_id or SHARED
 
 
-def _format(mime_type: str) -> str:
-    return mime_type.removeprefix("image/") or "png"
-
-
 def new_image(
     owner: str, body: GenerateImageRequest, reply: generator_pb2.GenerateImageResponse, total_seconds: float
 ) -> NewImage:
     """The row's values: the request as sent, and what the worker used (its reply)."""
-    mime_type = reply.mime_type or "image/png"
     values = {
         "positive_prompt": body.positive_prompt,
         "negative_prompt": body.negative_prompt,
@@ -48,8 +44,8 @@ def new_image(
         "init_image": body.init_image is not None,
         "denoising_strength": reply.denoising_strength or None,
         "mask_blur": reply.mask_blur if reply.denoising_strength else None,
-        "format": _format(mime_type),
-        "filename": reply.filename_hint,
+        # The name the answer's Content-Disposition gave, so the file comes back under the same one.
+        "filename": safe_filename(reply.filename_hint),
         "generation_seconds": reply.generation_seconds,
         "total_seconds": round(total_seconds, 4),
         "worker": reply.worker_id,
@@ -60,7 +56,8 @@ def new_image(
             mode="json", by_alias=True, exclude_none=True, exclude={"init_image", "mask", *GATEWAY_FIELDS}
         ),
     }
-    return NewImage(owner=owner, data=reply.image, mime_type=mime_type, values=values)
+    image_format = limits.FORMAT_OF_MIME_TYPE.get(reply.mime_type, limits.DEFAULT_FORMAT)
+    return NewImage(owner=owner, data=reply.image, format=image_format, values=values)
 
 
 async def keep(

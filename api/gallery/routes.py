@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -47,8 +48,15 @@ async def _row(gallery: Gallery, owner: str, image_id: str) -> ImageRow:
     return row
 
 
-def _unchanged(request: Request, etag: str) -> bool:
-    return etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+async def _immutable(
+    request: Request, etag: str, media_type: str, load: Callable[[], bytes], headers: dict[str, str] | None = None
+) -> Response:
+    """Bytes that never change behind their URL: 304 when the client holds them (If-None-Match), else loaded."""
+    cached = {"ETag": etag, "Cache-Control": CACHE_FOREVER}
+    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=cached)
+    data = await asyncio.to_thread(load)
+    return Response(content=data, media_type=media_type, headers={**cached, **(headers or {})})
 
 
 @router.get(
@@ -87,7 +95,7 @@ async def get_image(image_id: str, gallery: Store, owner: Owner) -> GalleryImage
     summary="The image's bytes, as answered",
     response_class=Response,
     responses={
-        200: {"content": {f"image/{f}": {} for f in limits.FORMATS}},
+        200: {"content": {mime: {} for mime in limits.MIME_TYPES.values()}},
         304: {"description": "Not modified."},
         **GALLERY_ERRORS,
     },
@@ -95,13 +103,9 @@ async def get_image(image_id: str, gallery: Store, owner: Owner) -> GalleryImage
 async def get_file(image_id: str, request: Request, gallery: Store, owner: Owner) -> Response:
     """Byte for byte what POST /generateimage answered, with its ETag (the SHA-256) and file name."""
     row = await _row(gallery, owner, image_id)
-    etag = f'"{row.sha256}"'
-    headers = {"ETag": etag, "Cache-Control": CACHE_FOREVER}
-    if _unchanged(request, etag):
-        return Response(status_code=304, headers=headers)
-    data = await asyncio.to_thread(gallery.file_path(row).read_bytes)
-    headers["Content-Disposition"] = f"inline; filename={row.filename}"
-    return Response(content=data, media_type=row.mime_type, headers=headers)
+    disposition = {"Content-Disposition": f"inline; filename={row.filename}"}
+    media_type = limits.MIME_TYPES[row.format]
+    return await _immutable(request, f'"{row.sha256}"', media_type, gallery.file_path(row).read_bytes, disposition)
 
 
 @router.get(
@@ -113,12 +117,7 @@ async def get_file(image_id: str, request: Request, gallery: Store, owner: Owner
 async def get_thumbnail(image_id: str, request: Request, gallery: Store, owner: Owner) -> Response:
     """The grid's picture: small, made once per image."""
     row = await _row(gallery, owner, image_id)
-    etag = f'"{row.sha256}-256"'
-    headers = {"ETag": etag, "Cache-Control": CACHE_FOREVER}
-    if _unchanged(request, etag):
-        return Response(status_code=304, headers=headers)
-    data = await asyncio.to_thread(gallery.thumbnail, row)
-    return Response(content=data, media_type="image/webp", headers=headers)
+    return await _immutable(request, f'"{row.sha256}-256"', "image/webp", lambda: gallery.thumbnail(row))
 
 
 @router.patch(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from genproto.limits import EXTENSIONS, ImageFormat
 from sqlalchemy import CursorResult, Engine, and_, delete, func, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,7 +26,6 @@ from api.gallery.tables import ImageRow
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: Final = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 # Threads of one gateway that write or delete the same content take turns on one of these stripes.
 _STRIPES: Final = 64
 _RETENTION_BATCH: Final = 100
@@ -43,7 +43,7 @@ class NewImage:
 
     owner: str
     data: bytes
-    mime_type: str
+    format: ImageFormat
     values: dict[str, Any]
 
 
@@ -92,14 +92,14 @@ class Gallery:
     def save(self, image: NewImage) -> str:
         """Keep an image: its file durable on disk first, then its row; answers the new id."""
         sha256 = digest(image.data)
-        extension = EXTENSIONS.get(image.mime_type, "png")
+        extension = EXTENSIONS[image.format]
         row = ImageRow(
             id=secrets.token_urlsafe(16),  # 128 random bits: ids are not guessable, not sequential
             owner=image.owner,
             created_us=time.time_ns() // 1000,
             sha256=sha256,
             bytes=len(image.data),
-            mime_type=image.mime_type,
+            format=image.format,
             starred=False,
             **image.values,
         )
@@ -162,11 +162,11 @@ class Gallery:
 
     def file_path(self, row: ImageRow) -> Path:
         """Where a row's image is."""
-        return self.files.image_path(row.sha256, EXTENSIONS.get(row.mime_type, "png"))
+        return self.files.image_path(row.sha256, EXTENSIONS[row.format])
 
     def thumbnail(self, row: ImageRow) -> bytes:
         """The row's 256-pixel WebP (made now if the upkeep has not made it yet)."""
-        return self.files.thumbnail(row.sha256, EXTENSIONS.get(row.mime_type, "png"))
+        return self.files.thumbnail(row.sha256, EXTENSIONS[row.format])
 
     def sweep(self) -> int:
         """Remove files that no row names; how many went."""
@@ -235,7 +235,7 @@ class Gallery:
             still_named = session.scalars(select(ImageRow.id).where(ImageRow.sha256 == row.sha256).limit(1)).first()
             if still_named is None:
                 # After the commit: a crash here leaves an orphan file for the sweep, never a row without its file.
-                self.files.remove(row.sha256, EXTENSIONS.get(row.mime_type, "png"))
+                self.files.remove(row.sha256, EXTENSIONS[row.format])
             return gone
 
     @contextmanager

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from genproto.limits import ImageFormat
 from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -36,8 +37,7 @@ class ImageRow(Base):
     init_image: Mapped[bool] = mapped_column(Boolean)
     denoising_strength: Mapped[float | None] = mapped_column(Float)
     mask_blur: Mapped[int | None] = mapped_column(Integer)
-    format: Mapped[str] = mapped_column(String(8))
-    mime_type: Mapped[str] = mapped_column(String(32))
+    format: Mapped[ImageFormat] = mapped_column(String(8))
     bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(Text)

@@ -53,6 +53,9 @@ INPAINTING_FILLS: Final[tuple[InpaintingFill, ...]] = ("original", "latent noise
 ImageFormat = Literal["png", "jpeg", "webp"]
 FORMATS: Final[tuple[ImageFormat, ...]] = ("png", "jpeg", "webp")
 DEFAULT_FORMAT: Final[ImageFormat] = "png"
+MIME_TYPES: Final[dict[ImageFormat, str]] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+EXTENSIONS: Final[dict[ImageFormat, str]] = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+FORMAT_OF_MIME_TYPE: Final[dict[str, ImageFormat]] = {mime: format for format, mime in MIME_TYPES.items()}
 
 
 def _number(value: float) -> str:

@@ -13,7 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from genproto.limits import EXTENSIONS
 
+from api.gallery.files import FileStore
 from scripts.devstack import Service, start_api
 from tests.postgres import Cluster
 
@@ -88,8 +90,8 @@ def generate(client: httpx.Client, prompt: str, **values: Any) -> httpx.Response
 
 
 def image_file(gateway: Gateway, row: dict[str, Any]) -> Path:
-    extension = {"png": "png", "jpeg": "jpg", "webp": "webp"}[row["format"]]
-    return gateway.data_dir / "images" / row["sha256"][:2] / f"{row['sha256']}.{extension}"
+    """Where the gateway's own file store keeps a row's image."""
+    return FileStore(gateway.data_dir).image_path(row["sha256"], EXTENSIONS[row["format"]])
 
 
 def test_an_image_and_its_parameters_survive_a_restart_and_a_kill(gateway: Gateway) -> None:
@@ -187,7 +189,7 @@ def test_delete_removes_the_row_and_the_file(gateway: Gateway) -> None:
         assert client.get(f"/images/{image_id}/file").status_code == 404
         assert client.delete(f"/images/{image_id}").status_code == 404
     assert not image_file(gateway, row).exists()
-    assert not (gateway.data_dir / "thumbnails" / row["sha256"][:2] / f"{row['sha256']}.webp").exists()
+    assert not FileStore(gateway.data_dir).thumbnail_path(row["sha256"]).exists()
 
 
 def test_star_search_and_save_false(gateway: Gateway) -> None:

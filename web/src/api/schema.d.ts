@@ -398,7 +398,10 @@ export interface components {
             loras: components["schemas"]["LoraWeight"][];
             /** Maskblur */
             maskBlur: number | null;
-            /** Mimetype */
+            /**
+             * Mimetype
+             * @description The file's media type (from `format`).
+             */
             mimeType: string;
             /** Model */
             model: string;

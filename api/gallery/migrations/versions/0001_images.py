@@ -36,7 +36,6 @@ def upgrade() -> None:
         sa.Column("denoising_strength", sa.Float(), nullable=True),
         sa.Column("mask_blur", sa.Integer(), nullable=True),
         sa.Column("format", sa.String(8), nullable=False),
-        sa.Column("mime_type", sa.String(32), nullable=False),
         sa.Column("bytes", sa.BigInteger(), nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("filename", sa.Text(), nullable=False),
