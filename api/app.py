@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
+from api.a1111.routes import IMAGE_ROUTES as A1111_IMAGE_ROUTES
+from api.a1111.routes import router as a1111_router
 from api.auth import ApiKeyMiddleware, ApiKeys, document_bearer_auth
 from api.errors import install_error_handlers
 from api.gallery.routes import router as gallery_router
@@ -18,6 +20,8 @@ from api.native.protocol import STREAM_EVENTS, StreamImage
 from api.native.routes import EXPOSED_HEADERS, IMAGE_ROUTES
 from api.native.routes import router as native_router
 from api.observability import instrument
+from api.openai.routes import IMAGE_ROUTES as OPENAI_IMAGE_ROUTES
+from api.openai.routes import router as openai_router
 from api.openapi_docs import add_components
 from api.rate_limit import RateLimiter
 from api.request_id import HEADER as REQUEST_ID_HEADER
@@ -72,6 +76,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.gallery = None
     app.include_router(native_router)
     app.include_router(gallery_router)
+    # docs/architecture.md, section "Where a new thing goes": each dialect is one router over the one request.
+    app.include_router(openai_router)
+    app.include_router(a1111_router)
     add_components(app, [*STREAM_EVENTS.values(), StreamImage])
     install_error_handlers(app)
     keys = ApiKeys(settings.api_key_digests)
@@ -84,7 +91,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.api_max_body_bytes,
-        image_paths=IMAGE_ROUTES,
+        image_paths={**IMAGE_ROUTES, **OPENAI_IMAGE_ROUTES, **A1111_IMAGE_ROUTES},
         max_image_bytes=settings.api_max_image_body_bytes,
     )
     app.add_middleware(ApiKeyMiddleware, keys=keys)

@@ -84,7 +84,8 @@ class ApiKeyMiddleware:
                 reason,
                 client[0] if client else "?",
             )
-            response = error_response(401, ErrorCode.UNAUTHORIZED, UNAUTHORIZED_MESSAGE, {"WWW-Authenticate": "Bearer"})
+            headers = {"WWW-Authenticate": "Bearer"}
+            response = error_response(401, ErrorCode.UNAUTHORIZED, UNAUTHORIZED_MESSAGE, headers, path=scope["path"])
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})[KEY_ID] = key_id

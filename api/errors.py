@@ -6,12 +6,12 @@ import logging
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import grpc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from genproto import limits, reasons
 from genproto.reasons import Reason
 from pydantic import BaseModel
@@ -64,18 +64,56 @@ HTTP_STATUS_CODES: Final[Mapping[int, ErrorCode]] = {
 class ApiError(Exception):
     """An error answer raised by the gateway's own code; the handler renders it."""
 
-    def __init__(self, status: int, code: ErrorCode, message: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: ErrorCode,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        field: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.field = field
+
+
+class ErrorShape(Protocol):
+    """How a dialect words an error answer: the one table's status, code and message, in its own body."""
+
+    def __call__(
+        self, status: int, code: ErrorCode, message: str, field: str | None, headers: Mapping[str, str]
+    ) -> Response: ...
+
+
+# Path prefix → the dialect whose clients read errors in another shape (OpenAI's /v1, A1111's /sdapi/v1).
+# Each dialect's routes module registers its own; every other path answers the native {"error", "message"}.
+_SHAPES: Final[dict[str, ErrorShape]] = {}
+
+
+def register_error_shape(prefix: str, shape: ErrorShape) -> None:
+    """Errors on paths under `prefix` are answered by `shape` (docs/architecture.md, "Where a new thing goes")."""
+    _SHAPES[prefix] = shape
 
 
 def error_response(
-    status: int, code: ErrorCode, message: str, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
-    """The JSON body every error has."""
+    status: int,
+    code: ErrorCode,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    path: str = "",
+    field: str | None = None,
+) -> Response:
+    """The error answer for `path`: its dialect's shape, else the native JSON body every error has.
+
+    `field` names the request field at fault where one is (OpenAI's `param`).
+    """
+    for prefix, shape in _SHAPES.items():
+        if path.startswith(prefix):
+            return shape(status, code, message, field, headers or {})
     return JSONResponse({"error": code.value, "message": message}, status_code=status, headers=headers)
 
 
@@ -118,20 +156,30 @@ def _json_kind(value: Any) -> str:
     return kinds.get(type(value), "a number")
 
 
+def _parts(error: Mapping[str, Any]) -> Sequence[Any]:
+    """The error's location within the body (without FastAPI's leading "body")."""
+    loc: Sequence[Any] = error.get("loc", ())
+    return loc[1:] if loc and loc[0] in ("body", "query", "path") else loc
+
+
+def field_name(error: Mapping[str, Any]) -> str | None:
+    """The JSON name of the field a validation error is about (dotted when nested); None for the body itself."""
+    parts = _parts(error)
+    # A key may be the empty string ({"": 1}); "" names it where nothing would be unreadable.
+    return (".".join(str(part) for part in parts) or '""') if parts else None
+
+
 def describe(error: Mapping[str, Any], fields: Sequence[str] = ()) -> str:
     """One validation error as a sentence naming the field (its JSON name), the limit and the value.
 
     `fields` are the body's known fields, offered when an unknown one is sent.
     """
     kind: str = error["type"]
-    loc: Sequence[Any] = error.get("loc", ())
-    parts = loc[1:] if loc and loc[0] == "body" else loc
     ctx: Mapping[str, Any] = error.get("ctx") or {}
     value: Any = error.get("input")
-    if not parts:  # the body itself, e.g. a JSON array instead of an object
+    field = field_name(error)
+    if field is None:  # the body itself, e.g. a JSON array instead of an object
         return f"the request body must be a JSON object (got {_json_kind(value)})"
-    # A key may be the empty string ({"": 1}); "" names it where nothing would be unreadable.
-    field = ".".join(str(part) for part in parts) or '""'
     if kind == "missing":
         return f"{field} is required"
     if kind == "extra_forbidden":
@@ -169,24 +217,27 @@ def _malformed_json_message(error: Mapping[str, Any], document: Any) -> str:
     return f"the request body is not valid JSON: {reason} at line {line}, column {column} (char {position})"
 
 
-async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     fields = body_fields(request)
+    path = request.url.path
     for error in errors:
         if error["type"] == "json_invalid":
-            return error_response(400, ErrorCode.MALFORMED_JSON, _malformed_json_message(error, exc.body))
+            return error_response(400, ErrorCode.MALFORMED_JSON, _malformed_json_message(error, exc.body), path=path)
         if error["type"] == "missing" and tuple(error.get("loc", ())) == ("body",):
-            return error_response(400, ErrorCode.MALFORMED_JSON, "the request body is empty: send a JSON object")
-    return error_response(422, ErrorCode.INVALID_VALUE, "; ".join(describe(e, fields) for e in errors))
+            message = "the request body is empty: send a JSON object"
+            return error_response(400, ErrorCode.MALFORMED_JSON, message, path=path)
+    message = "; ".join(describe(e, fields) for e in errors)
+    return error_response(422, ErrorCode.INVALID_VALUE, message, path=path, field=field_name(errors[0]))
 
 
 # --- HTTP and the gateway's own errors ----------------------------------------------------------------
 
 
-async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
+async def _on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.headers)
+    return error_response(exc.status, exc.code, exc.message, exc.headers, path=request.url.path, field=exc.field)
 
 
 def allowed_methods(request: Request) -> str:
@@ -209,7 +260,7 @@ def _leaf_routes(routes: Sequence[Any]) -> Iterator[Any]:
             yield route
 
 
-async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_STATUS_CODES.get(exc.status_code)
     if code is None:
@@ -220,14 +271,14 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         allowed = allowed_methods(request)
         headers = {**(exc.headers or {}), "Allow": allowed}
         message = f"{request.method} is not allowed on {request.url.path} (allowed: {allowed})"
-        return error_response(exc.status_code, code, message, headers)
+        return error_response(exc.status_code, code, message, headers, path=request.url.path)
     elif exc.status_code == 400:
         # FastAPI's body parser raises this for bytes that are not text, e.g. invalid UTF-8.
         message = "the request body could not be read as JSON text (is it UTF-8?)"
     else:
         message = str(exc.detail)
     # Keep the framework's headers, e.g. Allow on a 405.
-    return error_response(exc.status_code, code, message, exc.headers)
+    return error_response(exc.status_code, code, message, exc.headers, path=request.url.path)
 
 
 # --- gRPC ---------------------------------------------------------------------------------------------
@@ -298,13 +349,13 @@ def describe_rpc_error(worker: WorkerClient, error: grpc.aio.AioRpcError) -> Wor
     return WorkerFailure(status, error_code, message, retry_after)
 
 
-async def _on_rpc_error(request: Request, exc: Exception) -> JSONResponse:
+async def _on_rpc_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, grpc.aio.AioRpcError)
     failure = describe_rpc_error(_worker(request), exc)
-    return error_response(failure.status, failure.code, failure.message, failure.headers)
+    return error_response(failure.status, failure.code, failure.message, failure.headers, path=request.url.path)
 
 
-async def _on_worker_unreachable(request: Request, exc: Exception) -> JSONResponse:
+async def _on_worker_unreachable(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, WorkerUnreachable)
     if exc.message:
         message = exc.message
@@ -312,7 +363,7 @@ async def _on_worker_unreachable(request: Request, exc: Exception) -> JSONRespon
         message = f"none of the {exc.workers} image workers can be reached ({exc.code.name}); retry in a few seconds"
     else:
         message = f"the image worker cannot be reached ({exc.code.name}); retry in a few seconds"
-    return error_response(503, ErrorCode.WORKER_UNAVAILABLE, message)
+    return error_response(503, ErrorCode.WORKER_UNAVAILABLE, message, path=request.url.path)
 
 
 def install_error_handlers(app: FastAPI) -> None:

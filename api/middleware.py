@@ -1,6 +1,7 @@
 """Pure ASGI middleware: the request-body size limit, and the last-resort 500 that still gets CORS headers."""
 
 import logging
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,13 +19,17 @@ class BodyLimitMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int, image_paths: frozenset[str] = frozenset(), max_image_bytes: int = 0
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        image_paths: Mapping[str, frozenset[str]] | None = None,
+        max_image_bytes: int = 0,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        # Routes whose body may carry images (base64): their own, larger limit; the route itself holds a body
-        # without images to max_body_bytes (api/native/routes.py).
-        self.image_paths = image_paths
+        # Routes whose body may carry images (base64 JSON or multipart files) → the fields that carry them:
+        # their own, larger limit, earned only by a body that has one of those fields.
+        self.image_paths = dict(image_paths or {})
         self.max_image_bytes = max(max_image_bytes, max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -52,23 +57,24 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             more_body = message.get("more_body", False)
         body = b"".join(chunks)
-        if size > self.max_body_bytes and not _carries_images(body):
+        fields = self.image_paths.get(scope["path"], frozenset())
+        if size > self.max_body_bytes and not _carries_images(body, fields):
             # Only an image earns the larger limit: a plain request stays small however it is padded.
-            await self._refuse(
-                f"{size} bytes", f"{self.max_body_bytes} bytes without initImage or mask", scope, receive, send
-            )
+            without = f"{self.max_body_bytes} bytes without {' or '.join(sorted(fields))}"
+            await self._refuse(f"{size} bytes", without, scope, receive, send)
             return
         await self.app(scope, _replay(body, receive), send)
 
     async def _refuse(self, size: str, limit: int | str, scope: Scope, receive: Receive, send: Send) -> None:
         limit = f"{limit} bytes" if isinstance(limit, int) else limit
         message = f"the request body must be at most {limit} (got {size})"
-        await error_response(413, ErrorCode.PAYLOAD_TOO_LARGE, message)(scope, receive, send)
+        await error_response(413, ErrorCode.PAYLOAD_TOO_LARGE, message, path=scope["path"])(scope, receive, send)
 
 
-def _carries_images(body: bytes) -> bool:
-    """Whether a JSON body has an init image or a mask (the keys' bytes; the parser checks the rest)."""
-    return b'"initImage"' in body or b'"mask"' in body
+def _carries_images(body: bytes, fields: frozenset[str]) -> bool:
+    """Whether a body names one of the image fields: a JSON key `"initImage"`, or a multipart part's
+    `name="image"` (the quoted name's bytes either way; the parser checks the rest)."""
+    return any(b'"%s"' % field.encode() in body for field in fields)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -113,4 +119,5 @@ class InternalErrorMiddleware:
             if started:  # too late for another answer; the server closes the connection
                 raise
             message = "the gateway failed unexpectedly; its log has the details"
-            await error_response(500, ErrorCode.INTERNAL_ERROR, message)(scope, receive, tracking_send)
+            response = error_response(500, ErrorCode.INTERNAL_ERROR, message, path=scope.get("path", ""))
+            await response(scope, receive, tracking_send)

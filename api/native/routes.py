@@ -68,8 +68,9 @@ STREAM_SCHEMA: Final[dict[str, Any]] = {
 STREAM_DESCRIPTION: Final = """Events, each `event: <name>` with a JSON `data:` line (the Stream* schemas):
 `queued` (again whenever the position changes), `started`, `progress` after every step, then `done` or `error`.
 A request refused before it starts (422, 429, 503, ...) gets the plain JSON error instead of a stream."""
-# The routes whose bodies may carry an init image and a mask (API_MAX_IMAGE_BODY_BYTES).
-IMAGE_ROUTES: Final = frozenset({"/generateimage", "/generateimage/stream"})
+# The routes whose bodies may carry an init image and a mask (API_MAX_IMAGE_BODY_BYTES), and those fields.
+IMAGE_FIELDS: Final = frozenset({"initImage", "mask"})
+IMAGE_ROUTES: Final = {"/generateimage": IMAGE_FIELDS, "/generateimage/stream": IMAGE_FIELDS}
 GENERATE_ERRORS: Final = error_responses(400, 401, 413, 415, 422, 429, 500, 503, 504)
 
 
