@@ -60,7 +60,7 @@ test("choosing a sampler and 3 images gives a grid of 3 with seeds s, s+1, s+2 a
   // The first is shown large, with what ran: Automatic on DPM++ 2M is its own Karras.
   await expect(generator.usedSeed).toHaveText("500");
   await expect(page.getByTestId("used-sampler")).toHaveText("DPM++ 2M · Karras");
-  await expect(generator.history).toHaveCount(3);
+  await expect(generator.gallery).toHaveCount(3);
   const seen = await page.evaluate(() => [...(window as unknown as { seenImages: Set<string> }).seenImages]);
   expect(seen).toEqual(expect.arrayContaining(["Image 1 of 3", "Image 2 of 3", "Image 3 of 3"]));
   await generator.screenshot("grid");
@@ -105,7 +105,7 @@ test("Cancel during a request for several images stops all of them and keeps non
   await expect(generator.cancelledNote).toHaveText("Cancelled.");
   await expect(generator.generateButton).toBeEnabled({ timeout: 1_000 });
   await expect(generator.progressPanel).toHaveCount(0);
-  await expect(generator.history).toHaveCount(0);
+  await expect(generator.gallery).toHaveCount(0);
   await expect(page.getByTestId("results-grid")).toHaveCount(0);
 
   // The worker is free for the next request at once.
@@ -113,5 +113,5 @@ test("Cancel during a request for several images stops all of them and keeps non
   await page.getByRole("spinbutton", { name: "Images" }).fill("1");
   await generator.generate();
   await expect(generator.error).toHaveCount(0);
-  await expect(generator.history).toHaveCount(1);
+  await expect(generator.gallery).toHaveCount(1);
 });

@@ -2,9 +2,9 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-import { expect, test as base, type Locator, type Page } from "@playwright/test";
+import { expect, test as base, type APIRequestContext, type Locator, type Page } from "@playwright/test";
 
-import { SCREENSHOT_DIR, readState, webUrl, type StackState } from "./stack";
+import { SCREENSHOT_DIR, apiUrl, readState, webUrl, type StackState } from "./stack";
 
 export { expect };
 
@@ -17,7 +17,8 @@ export class GeneratorPage {
   readonly placeholder: Locator;
   readonly error: Locator;
   readonly usedSeed: Locator;
-  readonly history: Locator;
+  /** The gallery's tiles (the api keeps every image), newest first. */
+  readonly gallery: Locator;
   readonly cancelButton: Locator;
   readonly cancelledNote: Locator;
   readonly progressPanel: Locator;
@@ -37,7 +38,7 @@ export class GeneratorPage {
     this.placeholder = page.getByTestId("preview-placeholder");
     this.error = page.getByTestId("generate-error");
     this.usedSeed = page.getByTestId("used-seed");
-    this.history = page.getByTestId("history-item");
+    this.gallery = page.getByTestId("gallery-item");
     this.cancelButton = page.getByRole("button", { name: "Cancel" });
     this.cancelledNote = page.getByTestId("cancelled-note");
     this.progressPanel = page.getByTestId("progress-panel");
@@ -84,14 +85,14 @@ export class GeneratorPage {
     }
   }
 
-  /** Presses Generate and waits until the request has finished, one way or the other. */
+  /** Presses Generate and waits until the request has finished, one way or the other: a new image shown, or an error. */
   async generate(how: "click" | "keyboard" = "click") {
-    const before = await this.history.count();
+    // Each answer is shown through a new blob: URL, so a changed src is a new image (the gallery fills in after).
+    const before = (await this.image.count()) > 0 ? await this.image.getAttribute("src") : null;
     if (how === "click") await this.generateButton.click();
     else await this.prompt.press("ControlOrMeta+Enter");
-    await expect
-      .poll(async () => (await this.history.count()) > before || (await this.error.isVisible()), { timeout: 90_000 })
-      .toBe(true);
+    const shown = async () => (await this.image.count()) > 0 && (await this.image.getAttribute("src")) !== before;
+    await expect.poll(async () => (await shown()) || (await this.error.isVisible()), { timeout: 90_000 }).toBe(true);
     await expect(this.generateButton).toBeEnabled();
   }
 
@@ -141,12 +142,22 @@ export class GeneratorPage {
   }
 }
 
+/** Deletes every image of the stack's gallery through the api: each test starts with none of the earlier ones'. */
+export async function emptyGallery(request: APIRequestContext, stack: StackState) {
+  for (;;) {
+    const page = (await (await request.get(`${apiUrl(stack)}/images?limit=100`)).json()) as { images: { id: string }[] };
+    if (page.images.length === 0) return;
+    for (const { id } of page.images) expect((await request.delete(`${apiUrl(stack)}/images/${id}`)).status()).toBe(204);
+  }
+}
+
 export const test = base.extend<{ stack: StackState; generator: GeneratorPage }>({
   // `provide`, not Playwright's usual `use`: React's hook rules would take `use(...)` for React.use.
   stack: async ({}, provide) => {
     await provide(readState());
   },
-  generator: async ({ page, stack }, provide) => {
+  generator: async ({ page, stack, request }, provide) => {
+    await emptyGallery(request, stack);
     const generator = new GeneratorPage(page, stack);
     await generator.open();
     await provide(generator);

@@ -1,9 +1,9 @@
 // The model library on the real stack (demo model only, no LoRAs): the model picker with the demo model, what
 // choosing a model sends, Refresh, the LoRA picker's empty state and, over a GET /loras list served here, adding a
-// LoRA with its weight, the prompt's tag chips, reuse from the history and from an image's parameters.
+// LoRA with its weight, the prompt's tag chips, reuse from the gallery and from an image's parameters.
 import type { APIRequestContext, Page, Request, Route } from "@playwright/test";
 
-import { GeneratorPage, expect, test } from "./fixtures";
+import { GeneratorPage, emptyGallery, expect, test } from "./fixtures";
 import { apiUrl, type StackState } from "./stack";
 
 const SMALL = { width: 128, height: 128, steps: 2 };
@@ -103,7 +103,7 @@ test("the model picker shows the demo model with its demo badge, chosen as the d
   await expect(page.getByTestId("used-loras")).toHaveText("none");
 });
 
-test("choosing a model that is not the default sends its name, and the history brings it back", async ({ page, request, stack }) => {
+test("choosing a model that is not the default sends its name, and the gallery's Reuse brings it back", async ({ page, request, stack }) => {
   const models = await realModels(stack, request);
   const demo = models.find((m) => m.demo)!;
   // A library where another model is the default: the demo model must then be named to be used.
@@ -130,8 +130,9 @@ test("choosing a model that is not the default sends its name, and the history b
   await generator.generate();
   expect(bodies.at(-1)).not.toHaveProperty("model");
 
-  // The first image, chosen in the history, brings back the model it was made with.
-  await generator.history.nth(1).click();
+  // The first image, reused from the gallery, brings back the model it was made with.
+  await generator.gallery.nth(1).click();
+  await page.getByTestId("viewer-reuse").click();
   await expect(page.getByRole("radio", { name: new RegExp(demo.name) })).toBeChecked();
 });
 
@@ -188,6 +189,47 @@ test("a LoRA added with its weight is sent as loras, and the worker's refusal of
   await expect(generator.error).toContainText("422");
   await expect(page.getByTestId("generate-error-message")).toContainText(expected.message);
   await generator.screenshot("loras");
+});
+
+test("Reuse of a gallery image puts back the picker's LoRAs with their weights, its model and sampler", async ({
+  page,
+  request,
+  stack,
+}) => {
+  await emptyGallery(request, stack);
+  const models = await realModels(stack, request);
+  const demo = models.find((m) => m.demo)!;
+  const other: Model = { name: "not-here-xl", title: "not-here-xl", hash: null, kind: "file", loaded: false, default: true, demo: false };
+  // A real image in the real gallery, made on the demo model with Euler a.
+  const made = await request.post(`${apiUrl(stack)}/generateimage`, {
+    data: { positivePrompt: "ink harbour", seed: 14, model: demo.name, sampler: "Euler a", ...SMALL },
+  });
+  expect(made.headers()["x-image-id"]).toBeTruthy();
+  const generator = await openWith(page, stack, async () => {
+    // A library where another model is the default, with LoRAs the demo stack has not got.
+    await serve(page, stack, "/models", [{ ...demo, default: false }, other]);
+    await serve(page, stack, "/loras", FAKE_LORAS);
+    // The demo stack has no LoRAs to make it with: its row, as GET /images answers it, gets the ones a request sent.
+    await page.route(`${apiUrl(stack)}/images?*`, async (route: Route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { images: { request: Record<string, unknown>; loras: unknown[] }[] };
+      for (const image of body.images) {
+        image.request.loras = [{ name: "style/ink", weight: 0.6 }, { name: "gone", weight: 1 }];
+        image.loras = [{ name: "style/ink", weight: 0.6 }];
+      }
+      await route.fulfill({ response, json: body });
+    });
+  });
+  await generator.gallery.first().click();
+  await expect(page.getByTestId("image-viewer").getByTestId("used-loras")).toHaveText("style/ink × 0.6");
+  await page.getByTestId("viewer-reuse").click();
+
+  await expect(page.getByTestId("import-notes")).toHaveText("The LoRA “gone” is not in models/loras/: it was left out.");
+  await expect(generator.prompt).toHaveValue("ink harbour");
+  await expect(page.getByRole("radio", { name: new RegExp(demo.name) })).toBeChecked();
+  await expect(page.getByLabel("Sampler")).toHaveValue("Euler a");
+  await expect(page.getByTestId("lora-entry")).toHaveCount(1);
+  await expect(page.getByRole("spinbutton", { name: "style/ink" })).toHaveValue("0.6");
 });
 
 test("an image's Model and Lora hashes fill the model and LoRA pickers when the library lists them", async ({

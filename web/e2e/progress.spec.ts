@@ -78,7 +78,7 @@ test("the progress bar counts the steps up, and a preview of the picture shows b
         new RegExp(`^Step \\d+ of ${steps}$`).test(status) &&
         /left|almost done/.test(eta) &&
         document.querySelector('[data-testid="preview-image"]') === null &&
-        document.querySelector('[data-testid="history-item"]') === null
+        document.querySelector('[data-testid="gallery-item"]') === null
       );
     },
     WATCH.steps,
@@ -93,7 +93,7 @@ test("the progress bar counts the steps up, and a preview of the picture shows b
   await expect(generator.error).toHaveCount(0);
   expect(await generator.naturalSize()).toEqual({ width: WATCH.width, height: WATCH.height });
   await expect(generator.usedSeed).toHaveText("5");
-  await expect(generator.history).toHaveCount(1);
+  await expect(generator.gallery).toHaveCount(1);
   expect(await generator.imageSrc()).toMatch(/^blob:/);
 });
 
@@ -130,7 +130,7 @@ test("Cancel mid-way frees the page at once, says so neutrally, and the worker t
   const tookMs = Date.now() - started;
   await expect(generator.error).toHaveCount(0);
   await expect(generator.cancelledNote).toHaveCount(0);
-  await expect(generator.history).toHaveCount(1);
+  await expect(generator.gallery).toHaveCount(1);
   expect((await generator.naturalSize()).width).toBe(128);
   console.log(
     `cancel: ${msPerStep.toFixed(0)} ms/step, cancelled at step ${second.step} of ${SLOW.steps} ` +
@@ -157,7 +157,7 @@ test("a request waiting behind another shows its place in the queue, then runs w
   }
   await expect(generator.image).toBeVisible({ timeout: 60_000 });
   await expect(generator.error).toHaveCount(0);
-  await expect(generator.history).toHaveCount(1);
+  await expect(generator.gallery).toHaveCount(1);
   await expect(generator.usedSeed).toHaveText(/^\d+$/);
 });
 
@@ -193,7 +193,7 @@ test("an error event shows the api's message and, with retryAfter, when to try a
   await expect(page.getByTestId("generate-error-message")).toHaveText(
     /^the queue is full \(4 of 4\) Try again in [1-7] s \(at .+\)\.$/,
   );
-  await expect(generator.history).toHaveCount(0);
+  await expect(generator.gallery).toHaveCount(0);
 });
 
 test("an api without the stream route (404) shows its answer and sends nothing else", async ({

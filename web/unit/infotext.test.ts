@@ -1,21 +1,14 @@
 // The A1111 infotext parser (src/features/infotext/infotext.ts) and its mapping to the form (infotext-to-form.ts).
 import { expect, test } from "@playwright/test";
 
-import type { SamplerInfo } from "../src/api/types";
 import { formatInfotext, param, parseInfotext, parseSize, withSeed } from "../src/features/infotext/infotext";
 import { infotextToValues, resolveSampler } from "../src/features/infotext/infotext-to-form";
+import { SAMPLERS } from "./fixtures/library";
 
 const LIGHTHOUSE =
   "a lighthouse at dusk\nNegative prompt: blurry, low quality\n" +
   "Steps: 5, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 42, Size: 72x64, " +
   "Model: demo-tiny-sdxl, Version: img-generator 0.1.0";
-
-const ALL_SCHEDULES = ["Automatic", "Uniform", "Karras", "Exponential", "Beta", "SGM Uniform"];
-const SAMPLERS: SamplerInfo[] = [
-  { name: "DPM++ 2M", aliases: ["k_dpmpp_2m", "DPM++ 2M Karras"], options: { scheduler: "karras" }, scheduleTypes: ALL_SCHEDULES },
-  { name: "Euler a", aliases: ["k_euler_a"], options: {}, scheduleTypes: ["Automatic", "Uniform", "SGM Uniform"] },
-  { name: "Euler", aliases: ["k_euler", "Euler Karras"], options: {}, scheduleTypes: ALL_SCHEDULES },
-];
 
 test("parses the prompt, the negative prompt and the last line's parameters in order", () => {
   const info = parseInfotext(LIGHTHOUSE);

@@ -5,25 +5,12 @@ import { expect, test } from "@playwright/test";
 import openapi from "../openapi.json";
 import { LIMITS } from "../src/api/limits";
 import { decodeStreamEvent } from "../src/api/stream-events";
-import type { LibraryLora, LibraryModel } from "../src/api/types";
 import { EMPTY_VALUES, toRequest, valuesOf } from "../src/features/generate/form-values";
 import { parseInfotext } from "../src/features/infotext/infotext";
 import { infotextLibraryValues, parseLoraHashes } from "../src/features/infotext/infotext-library";
+import { LORAS, MODELS, lora } from "./fixtures/library";
 
 const base = { ...EMPTY_VALUES, positivePrompt: "a" };
-const model = (name: string, extra: Partial<LibraryModel> = {}): LibraryModel => ({
-  name,
-  title: name,
-  hash: null,
-  kind: "file",
-  loaded: false,
-  default: false,
-  demo: false,
-  ...extra,
-});
-const MODELS = [model("demo-tiny-sdxl", { kind: "demo", demo: true, default: true }), model("juggernaut", { hash: "abcdef0123" })];
-const lora = (name: string, hash: string | null = null): LibraryLora => ({ name, alias: name, hash, path: `loras/${name}.safetensors` });
-const LORAS = [lora("style/ink", "0123456789ab"), lora("detail", "ffffffffffff")];
 
 test("the default model sends no model; another sends its name", () => {
   expect(toRequest(base)).toEqual({ positivePrompt: "a" });

@@ -28,3 +28,8 @@ export type LibraryModel = Schemas["LibraryModel"];
 export type LibraryLora = Schemas["LibraryLora"];
 /** A LoRA and its weight, as a request sends it and the `done` event reports what was applied. */
 export type LoraWeight = Schemas["LoraWeight"];
+
+/** One image of the gallery (GET /images/{id}): the request's values, what the worker used, its file's URLs. */
+export type GalleryImage = Schemas["GalleryImage"];
+/** GET /images' answer: a page of images, newest first, and the cursor of the next page (null on the last). */
+export type GalleryPage = Schemas["GalleryPage"];

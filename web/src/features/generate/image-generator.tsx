@@ -4,6 +4,10 @@ import { useCallback, useRef, useState, type FormEvent } from "react";
 
 import type { ApiTarget } from "@/api/client";
 import { Separator } from "@/components/ui/separator";
+import type { GalleryImage } from "@/api/types";
+import { GallerySection } from "@/features/gallery/gallery-section";
+import { reuseValues } from "@/features/gallery/gallery-values";
+import { useGalleryRefresh } from "@/features/gallery/use-gallery";
 import { HistoryStrip } from "@/features/history/history-strip";
 import { useHistory } from "@/features/history/use-history";
 import type { Infotext } from "@/features/infotext/infotext";
@@ -35,7 +39,8 @@ import { useGeneration } from "./use-generation";
 /** The page: prompts and settings on the left, the image (or its progress) on the right, the history below. */
 export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; apiKey?: string }) {
   const target: ApiTarget = { baseUrl: apiBaseUrl, apiKey };
-  const { ready, defaults, maxCount, recheck } = useReady(target);
+  const { ready, defaults, maxCount, gallery, recheck } = useReady(target);
+  const refreshGallery = useGalleryRefresh(target);
   const samplers = useSamplers(target, defaults !== undefined);
   const models = useModels(target, defaults !== undefined);
   const loras = useLoras(target, defaults !== undefined);
@@ -79,6 +84,8 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
     const outcome = await generation.generate(withImageToImage(toRequest(sent), img2img.state, sizeSet));
     if (outcome.kind === "image") {
       history.add(resultImages(outcome, sent, outcome.elapsedMs));
+      // The api kept them: the gallery shows them at its top.
+      if (gallery) refreshGallery();
     } else if (outcome.kind === "problem") {
       // A worker or api that went away shows in the header too; ask again so it clears once they are back.
       recheck();
@@ -88,6 +95,8 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
   // One image of a request for several, made again on its own.
   const toInit = (image: { url: string; info: { filename: string | null; seed: number | null } }) =>
     void sendImage(image.url, image.info.filename ?? `img-${image.info.seed ?? "result"}`);
+  // A gallery image's values fill the form, reported as an imported file's are.
+  const reuse = (image: GalleryImage) => importer.applyValues(image.filename, reuseValues(image, toValues, loras.loras));
   const takeSeed = (seed: number) => form.update({ seedMode: "fixed", seed: String(seed), count: "1" });
   const ratio = previewRatio(values, current?.info.width && current.info.height ? current.info.width / current.info.height : 1);
   // GET /ready says which model runs; while it cannot be asked, the shown image's demoModel still tells.
@@ -160,15 +169,19 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
 
       <Separator />
 
-      <HistoryStrip
-        images={history.images}
-        currentId={history.currentId}
-        onSelect={(image) => {
-          history.select(image.id);
-          // Its parameters come back too, with its seed fixed, so Generate makes the same picture again.
-          form.replace(valuesOf(image.values, image.info, models.defaultModel?.name));
-        }}
-      />
+      {/* With the gallery on, the api keeps every image (across reloads); without it, this tab's own strip. */}
+      {gallery === true && <GallerySection target={target} onReuse={reuse} onSendToInit={sendImage} />}
+      {gallery === false && (
+        <HistoryStrip
+          images={history.images}
+          currentId={history.currentId}
+          onSelect={(image) => {
+            history.select(image.id);
+            // Its parameters come back too, with its seed fixed, so Generate makes the same picture again.
+            form.replace(valuesOf(image.values, image.info, models.defaultModel?.name));
+          }}
+        />
+      )}
     </div>
   );
 }

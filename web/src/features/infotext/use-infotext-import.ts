@@ -96,6 +96,12 @@ export function useInfotextImport(
     };
   }, [importFile]);
 
+  /** Values read elsewhere (a gallery image's Reuse), put in and reported as a file's are. */
+  const applyValues = useCallback((name: string, { patch, notes }: InfotextValues) => {
+    latest.current.apply(patch);
+    setNotice({ kind: "applied", file: name, notes });
+  }, []);
+
   const dismiss = useCallback(() => setNotice(null), []);
-  return { notice, dragging, importFile, dismiss };
+  return { notice, dragging, importFile, applyValues, dismiss };
 }

@@ -6,7 +6,8 @@ import { AspectRatio } from "@/components/ui/aspect-ratio";
 import type { ActiveGeneration } from "@/features/generate/generation-reducer";
 import type { GeneratedImage } from "@/features/history/history-reducer";
 import { GenerationProgress } from "./generation-progress";
-import { ImageDetails, seconds } from "./image-details";
+import { ImageDetails } from "./image-details";
+import { seconds } from "./parameter-list";
 
 interface ImagePreviewProps {
   ratio: number;

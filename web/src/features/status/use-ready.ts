@@ -39,5 +39,7 @@ export function useReady(target: ApiTarget) {
   const defaults: ModelDefaults | undefined = query.data?.defaults;
   /** The most images one request may ask for on every serving worker. */
   const maxCount: number | undefined = query.data?.maxCount;
-  return { ready, defaults, maxCount, recheck };
+  /** Whether the api keeps what it answers (GET /images); undefined until it has said. */
+  const gallery: boolean | undefined = query.data?.gallery;
+  return { ready, defaults, maxCount, gallery, recheck };
 }
