@@ -21,6 +21,7 @@ from api.native.routes import EXPOSED_HEADERS, IMAGE_ROUTES
 from api.native.routes import router as native_router
 from api.observability import instrument
 from api.openai.routes import IMAGE_ROUTES as OPENAI_IMAGE_ROUTES
+from api.openai.routes import STREAM_COMPONENTS as OPENAI_STREAM_COMPONENTS
 from api.openai.routes import router as openai_router
 from api.openapi_docs import add_components
 from api.rate_limit import RateLimiter
@@ -79,7 +80,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     # docs/architecture.md, section "Where a new thing goes": each dialect is one router over the one request.
     app.include_router(openai_router)
     app.include_router(a1111_router)
-    add_components(app, [*STREAM_EVENTS.values(), StreamImage])
+    add_components(app, [*STREAM_EVENTS.values(), StreamImage, *OPENAI_STREAM_COMPONENTS])
     install_error_handlers(app)
     keys = ApiKeys(settings.api_key_digests)
     if keys:

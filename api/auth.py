@@ -1,5 +1,8 @@
-"""API keys: when any is configured, every route but /health and /ready needs `Authorization: Bearer <key>`."""
+"""API keys: when any is configured, every route but /health and /ready needs `Authorization: Bearer <key>` (or
+HTTP Basic with the key as the password, as AUTOMATIC1111's `--api-auth` clients send it)."""
 
+import base64
+import binascii
 import hashlib
 import hmac
 import logging
@@ -21,7 +24,9 @@ PUBLIC_PATHS: Final = frozenset({"/health", "/ready"})
 # Where the authenticated key's identity (its digest, hex) is kept for the rate limiter: scope["state"][KEY_ID].
 KEY_ID: Final = "api_key_id"
 # The same words for a missing and a wrong key: the answer never tells whether a key exists.
-UNAUTHORIZED_MESSAGE: Final = "a valid API key is required: send Authorization: Bearer <key>"
+UNAUTHORIZED_MESSAGE: Final = (
+    "a valid API key is required: send Authorization: Bearer <key>, or Basic auth with the key as the password"
+)
 SECURITY_SCHEME: Final = "apiKey"
 
 
@@ -55,6 +60,28 @@ def bearer_token(authorization: str) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+def basic_password(authorization: str) -> str | None:
+    """The password of an `Authorization: Basic base64(user:password)` header; the user name is not looked at.
+
+    A1111's API auth is HTTP Basic (`--api-auth user:pass`), so its clients (webuiapi's set_auth, Open WebUI's
+    `user:key`) send the key this way.
+    """
+    scheme, _, encoded = authorization.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):  # not base64, or not UTF-8 (UnicodeDecodeError is a ValueError)
+        return None
+    _, colon, password = decoded.partition(":")
+    return password if colon and password else None
+
+
+def presented_key(authorization: str) -> str | None:
+    """The API key an Authorization header carries: a Bearer token, or a Basic password."""
+    return bearer_token(authorization) or basic_password(authorization)
+
+
 class ApiKeyMiddleware:
     """Answers 401 (WWW-Authenticate: Bearer) to a request without a valid key, before its body is read.
 
@@ -71,7 +98,7 @@ class ApiKeyMiddleware:
             await self.app(scope, receive, send)
             return
         # Only the token is looked at; no header of the request is ever logged.
-        token = bearer_token(Headers(scope=scope).get("authorization", ""))
+        token = presented_key(Headers(scope=scope).get("authorization", ""))
         key_id = self.keys.identify(token) if token is not None else None
         if key_id is None:
             reason = "missing" if token is None else "invalid"
@@ -84,6 +111,7 @@ class ApiKeyMiddleware:
                 reason,
                 client[0] if client else "?",
             )
+            # Bearer only: a Basic challenge would make browsers (the web page) pop up their own login dialog.
             headers = {"WWW-Authenticate": "Bearer"}
             response = error_response(401, ErrorCode.UNAUTHORIZED, UNAUTHORIZED_MESSAGE, headers, path=scope["path"])
             await response(scope, receive, send)

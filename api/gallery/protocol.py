@@ -50,6 +50,9 @@ class GalleryImage(BaseModel):
     image_index: int
     image_count: int
     request: dict[str, Any] = Field(description="The request's values as sent (without initImage and mask).")
+    user: str | None = Field(
+        default=None, description="The end user's id the client sent (OpenAI's `user`), as given; null when none."
+    )
     file_url: str = Field(description="GET it for the image's bytes, as answered.")
     thumbnail_url: str = Field(description="GET it for a WebP at most 256 pixels on a side.")
 

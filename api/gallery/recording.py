@@ -24,9 +24,13 @@ def owner_of(request: Request) -> str:
 
 
 def new_image(
-    owner: str, body: GenerateImageRequest, reply: generator_pb2.GenerateImageResponse, total_seconds: float
+    owner: str,
+    body: GenerateImageRequest,
+    reply: generator_pb2.GenerateImageResponse,
+    total_seconds: float,
+    user: str | None = None,
 ) -> NewImage:
-    """The row's values: the request as sent, and what the worker used (its reply)."""
+    """The row's values: the request as sent, what the worker used (its reply), and the client's end user."""
     values = {
         "positive_prompt": body.positive_prompt,
         "negative_prompt": body.negative_prompt,
@@ -55,6 +59,7 @@ def new_image(
         "request": body.model_dump(
             mode="json", by_alias=True, exclude_none=True, exclude={"init_image", "mask", *GATEWAY_FIELDS}
         ),
+        "user": user,
     }
     image_format = limits.FORMAT_OF_MIME_TYPE.get(reply.mime_type, limits.DEFAULT_FORMAT)
     return NewImage(owner=owner, data=reply.image, format=image_format, values=values)
@@ -65,8 +70,11 @@ async def keep(
     body: GenerateImageRequest,
     replies: list[generator_pb2.GenerateImageResponse],
     started: float,
+    user: str | None = None,
 ) -> list[str | None]:
     """Each image's gallery id, in order; None for all when the gallery is off or the request said save: false.
+
+    `user` is the client's id of its end user (OpenAI's `user`), kept as given.
 
     A failed write is logged and answered without an id: the client still gets the image it waited for.
     """
@@ -78,7 +86,7 @@ async def keep(
     ids: list[str | None] = []
     for reply in replies:
         try:
-            ids.append(await asyncio.to_thread(gallery.save, new_image(owner, body, reply, total)))
+            ids.append(await asyncio.to_thread(gallery.save, new_image(owner, body, reply, total, user)))
         except Exception:
             log.exception("could not keep the image in the gallery (answered without an X-Image-Id)")
             ids.append(None)

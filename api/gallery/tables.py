@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from genproto.limits import ImageFormat
+from genproto.limits import MAX_USER_CHARS, ImageFormat
 from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -50,6 +50,8 @@ class ImageRow(Base):
     image_count: Mapped[int] = mapped_column(Integer)
     # The request's values as the client sent them (init image and mask left out: their bytes are not kept).
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The client's opaque id of its end user (OpenAI's `user`), stored as given; None when it sent none.
+    user: Mapped[str | None] = mapped_column(String(MAX_USER_CHARS), default=None)
 
     __table_args__ = (
         Index("ix_images_owner_created", "owner", "created_us", "id"),

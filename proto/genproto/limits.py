@@ -144,3 +144,12 @@ def check_side(field: str, value: int) -> str | None:
     if value % SIDE_STEP:
         return not_multiple(field, SIDE_STEP, str(value))
     return check_range(field, value, MIN_SIDE, MAX_SIDE)
+
+
+# OpenAI's Images API (api/openai/): its compression percentage (accepted, ignored: the worker's encoder has no
+# quality knob), the partial images a streamed image may have, and the length of the end user's id it may send.
+MIN_OUTPUT_COMPRESSION: Final = 0
+MAX_OUTPUT_COMPRESSION: Final = 100
+MAX_PARTIAL_IMAGES: Final = 3
+# The client's opaque id of its end user, kept with the image in the gallery; as long as a library name may be.
+MAX_USER_CHARS: Final = MAX_NAME_CHARS

@@ -1,5 +1,6 @@
 """API keys: off by default; when set, every route but /health and /ready needs a valid Bearer key."""
 
+import base64
 import hashlib
 import logging
 from collections.abc import Callable
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.auth import ApiKeys, bearer_token
+from api.auth import ApiKeys, basic_password, bearer_token, presented_key
 from tests.api.fakes import PNG, FakeWorker, HttpResponse
 
 KEY = "k3y-For-The-Web-Page-0123456789"
@@ -26,13 +27,19 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
 def assert_unauthorized(response: HttpResponse) -> None:
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     body = response.json()
     assert body["error"] == "unauthorized"
     # No detail: the same words whether a key was sent or not, and never whether it exists.
-    assert body["message"] == "a valid API key is required: send Authorization: Bearer <key>"
+    assert body["message"] == (
+        "a valid API key is required: send Authorization: Bearer <key>, or Basic auth with the key as the password"
+    )
 
 
 def test_without_keys_configured_no_key_is_needed(client: TestClient) -> None:
@@ -148,3 +155,41 @@ def test_bearer_token_reads_only_the_bearer_scheme() -> None:
     assert bearer_token("Bearer ") is None
     assert bearer_token("Token abc") is None
     assert bearer_token("") is None
+
+
+def test_basic_auth_with_the_key_as_password_is_served(keyed: TestClient, fake_worker: FakeWorker) -> None:
+    # A1111's --api-auth clients (webuiapi's set_auth, Open WebUI's "user:key") send HTTP Basic.
+    response = keyed.post("/generateimage", json=PROMPT, headers=basic("anyone", KEY))
+    assert response.status_code == 200 and response.content == PNG
+    assert keyed.get("/metrics", headers=basic("", OTHER_KEY)).status_code == 200  # the user name is not looked at
+    lower_case_scheme = {"Authorization": basic("u", KEY)["Authorization"].replace("Basic", "basic")}
+    assert keyed.get("/metrics", headers=lower_case_scheme).status_code == 200  # RFC 7235: any case
+
+
+def test_basic_auth_with_a_wrong_or_no_password_is_401_with_the_same_message(keyed: TestClient) -> None:
+    assert_unauthorized(keyed.post("/generateimage", json=PROMPT, headers=basic("user", "not-a-key")))
+    assert_unauthorized(keyed.post("/generateimage", json=PROMPT, headers=basic(KEY, "")))  # the key as the user
+    assert_unauthorized(keyed.post("/generateimage", json=PROMPT, headers={"Authorization": "Basic !!not-base64"}))
+
+
+def test_basic_auth_is_counted_as_the_same_key_as_bearer(
+    fake_worker: FakeWorker, make_client: Callable[..., TestClient]
+) -> None:
+    # The rate limiter and the gallery know a client by its key, however it was sent.
+    client = make_client(fake_worker.port, api_keys=KEY, api_rate_limit_per_minute=1)
+    assert client.post("/generateimage", json=PROMPT, headers=bearer(KEY)).status_code == 200
+    assert client.post("/generateimage", json=PROMPT, headers=basic("u", KEY)).status_code == 429
+
+
+def test_basic_password_reads_only_the_basic_scheme() -> None:
+    encoded = base64.b64encode(b"user:pa:ss").decode()
+    assert basic_password(f"Basic {encoded}") == "pa:ss"  # everything after the first colon
+    assert basic_password(f"BASIC  {encoded} ") == "pa:ss"
+    assert basic_password("Basic " + base64.b64encode(b"no-colon").decode()) is None
+    assert basic_password("Basic " + base64.b64encode(b"user:").decode()) is None
+    assert basic_password("Basic " + base64.b64encode(b"\xff:\xfe").decode()) is None  # not UTF-8
+    assert basic_password("Basic") is None
+    assert basic_password(f"Bearer {encoded}") is None
+    assert presented_key("Bearer abc") == "abc"
+    assert presented_key(f"Basic {encoded}") == "pa:ss"
+    assert presented_key("") is None

@@ -30,8 +30,29 @@ def native_error_body(body: Any) -> None:
     assert isinstance(body["message"], str) and body["message"], body
 
 
+def openai_error_body(body: Any) -> None:
+    """OpenAI's error body: {"error": {message, type, param, code}}, the code a known one."""
+    assert isinstance(body, dict) and set(body) == {"error"}, body
+    error = body["error"]
+    assert isinstance(error, dict) and set(error) == {"message", "type", "param", "code"}, body
+    assert isinstance(error["message"], str) and error["message"], body
+    assert error["type"] in {"invalid_request_error", "requests", "server_error"}, body
+    assert error["param"] is None or isinstance(error["param"], str), body
+    assert error["code"] in {code.value for code in ErrorCode}, body
+
+
+def a1111_error_body(body: Any) -> None:
+    """A1111's api middleware shape: the native code in `error`, the message in `detail` (and `errors`)."""
+    assert isinstance(body, dict) and set(body) == {"error", "detail", "body", "errors"}, body
+    assert body["error"] in {code.value for code in ErrorCode}, body
+    assert isinstance(body["detail"], str) and body["detail"] and body["errors"] == body["detail"], body
+
+
 # Path prefix → the error body a dialect's clients read (its own shape); every other path: the native one.
-DIALECT_ERROR_BODIES: dict[str, Callable[[Any], None]] = {}
+DIALECT_ERROR_BODIES: dict[str, Callable[[Any], None]] = {
+    "/v1/": openai_error_body,
+    "/sdapi/v1/": a1111_error_body,
+}
 
 
 @schemathesis.check

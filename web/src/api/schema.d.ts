@@ -152,6 +152,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ping
+         * @description A1111's liveness check: answers {}.
+         */
+        get: operations["ping_internal_ping_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/loras": {
         parameters: {
             query?: never;
@@ -292,10 +312,552 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sdapi/v1/embeddings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Embeddings
+         * @description No textual-inversion embeddings.
+         */
+        get: operations["embeddings_sdapi_v1_embeddings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/face-restorers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Face-Restorers */
+        get: operations["face_restorers_sdapi_v1_face_restorers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/hypernetworks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Hypernetworks */
+        get: operations["hypernetworks_sdapi_v1_hypernetworks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/img2img": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A1111 image to image and inpainting
+         * @description The init image (and mask) denoised again; the same answer as txt2img.
+         */
+        post: operations["img2img_sdapi_v1_img2img_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/interrupt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Interrupt
+         * @description Stops the caller's own jobs only (A1111 stops everyone's, its #761); they answer the images done so far.
+         */
+        post: operations["interrupt_sdapi_v1_interrupt_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/latent-upscale-modes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Latent-Upscale-Modes */
+        get: operations["latent_upscale_modes_sdapi_v1_latent_upscale_modes_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/loras": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Loras
+         * @description The LoRAs, as A1111's Lora extension lists them (`<lora:name:weight>` in the prompt).
+         */
+        get: operations["list_loras_sdapi_v1_loras_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/memory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Memory
+         * @description The gateway's RAM (bytes); the GPU belongs to the worker, which the gateway does not ask.
+         */
+        get: operations["memory_sdapi_v1_memory_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Options
+         * @description sd_model_checkpoint: the default model's title, as A1111's.
+         */
+        get: operations["get_options_sdapi_v1_options_get"];
+        put?: never;
+        /**
+         * Set Options
+         * @description sd_model_checkpoint (a title or name) becomes every worker's default model; other keys are ignored.
+         */
+        post: operations["set_options_sdapi_v1_options_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/png-info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Png Info
+         * @description The A1111 parameters inside a PNG (text chunk) or JPEG/WebP (EXIF UserComment), parsed.
+         */
+        post: operations["png_info_sdapi_v1_png_info_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Progress
+         * @description The caller's own running job (its oldest, if several); idle: progress 0 and job_count 0.
+         */
+        get: operations["progress_sdapi_v1_progress_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/prompt-styles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prompt-Styles */
+        get: operations["prompt_styles_sdapi_v1_prompt_styles_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/refresh-checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh Checkpoints
+         * @description Every worker scans its library again.
+         */
+        post: operations["refresh_checkpoints_sdapi_v1_refresh_checkpoints_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/samplers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Samplers
+         * @description The samplers by A1111's names.
+         */
+        get: operations["list_samplers_sdapi_v1_samplers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/schedulers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Schedulers
+         * @description The schedule types, by A1111's names and labels.
+         */
+        get: operations["list_schedulers_sdapi_v1_schedulers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/scripts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scripts
+         * @description No scripts: clients that look for extensions (ControlNet, ADetailer) find none.
+         */
+        get: operations["scripts_sdapi_v1_scripts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/sd-models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sd Models
+         * @description The model library; `title` is what sd_model_checkpoint takes (the name works too).
+         */
+        get: operations["sd_models_sdapi_v1_sd_models_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/sd-vae": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sd-Vae */
+        get: operations["sd_vae_sdapi_v1_sd_vae_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Skip
+         * @description Ends the current batch of the caller's own jobs; their next batches run.
+         */
+        post: operations["skip_sdapi_v1_skip_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/txt2img": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A1111 text to image
+         * @description batch_size x n_iter images (seeds seed, seed+1, ...); interrupted, the images finished so far.
+         */
+        post: operations["txt2img_sdapi_v1_txt2img_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdapi/v1/upscalers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Upscalers */
+        get: operations["upscalers_sdapi_v1_upscalers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/images/edits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Edit an image (OpenAI's Images API)
+         * @description Image to image, or inpainting with a mask, as `client.images.edit(...)` asks.
+         */
+        post: operations["edit_image_v1_images_edits_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/images/generations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create images (OpenAI's Images API)
+         * @description Text to image, as `client.images.generate(...)` asks; native extras come in extra_body.
+         */
+        post: operations["create_images_v1_images_generations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The model library
+         * @description Every model a request may name as `model`, in OpenAI's list shape.
+         */
+        get: operations["list_models_v1_models_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One model of the library
+         * @description The model by its name, as `client.models.retrieve(name)` asks.
+         */
+        get: operations["get_model_v1_models__model__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * A1111ErrorResponse
+         * @description Every error under /sdapi/v1, in A1111's api middleware shape; `error` is the native code.
+         * @example {
+         *       "body": "",
+         *       "detail": "width must be a multiple of 8 (got 1001)",
+         *       "error": "invalid_value",
+         *       "errors": "width must be a multiple of 8 (got 1001)"
+         *     }
+         */
+        A1111ErrorResponse: {
+            /**
+             * Body
+             * @description Empty: the request is never echoed back.
+             */
+            body: string;
+            /**
+             * Detail
+             * @description The message: the field, the limit and the value.
+             */
+            detail: string;
+            error: components["schemas"]["ErrorCode"];
+            /**
+             * Errors
+             * @description The message again (A1111 puts the exception's text here).
+             */
+            errors: string;
+        };
+        /**
+         * CompletedEvent
+         * @description `image_generation.completed` (`image_edit.completed`): one finished image.
+         */
+        CompletedEvent: {
+            /** B64 Json */
+            b64_json: string;
+            /**
+             * Background
+             * @default opaque
+             * @constant
+             */
+            background?: "opaque";
+            /** Created At */
+            created_at: number;
+            /**
+             * Output Format
+             * @enum {string}
+             */
+            output_format: "png" | "jpeg" | "webp";
+            /** Quality */
+            quality: string;
+            /** Size */
+            size: string;
+            /** Type */
+            type: string;
+            usage?: components["schemas"]["Usage"];
+        };
         /**
          * Defaults
          * @description The values the worker uses when a request leaves them unset.
@@ -321,6 +883,26 @@ export interface components {
          * @enum {string}
          */
         ErrorCode: "malformed_json" | "payload_too_large" | "unsupported_media_type" | "invalid_value" | "not_found" | "method_not_allowed" | "bad_request" | "unauthorized" | "rate_limited" | "queue_full" | "out_of_memory" | "worker_unavailable" | "worker_not_ready" | "deadline_exceeded" | "internal_error";
+        /**
+         * ErrorDetail
+         * @description What went wrong, in OpenAI's words.
+         */
+        ErrorDetail: {
+            /** @description The gateway's error code (the native `error`). */
+            code: components["schemas"]["ErrorCode"];
+            /** Message */
+            message: string;
+            /**
+             * Param
+             * @description The request field at fault, by OpenAI's name; null when none.
+             */
+            param: string | null;
+            /**
+             * Type
+             * @description invalid_request_error (4xx), requests (429) or server_error (5xx).
+             */
+            type: string;
+        };
         /**
          * ErrorResponse
          * @description Every error the gateway answers: a stable code and a message naming the field, limit and value.
@@ -446,6 +1028,11 @@ export interface components {
              * @description Seconds from the gateway's receipt of the request to the answer.
              */
             totalSeconds: number;
+            /**
+             * User
+             * @description The end user's id the client sent (OpenAI's `user`), as given; null when none.
+             */
+            user?: string | null;
             /** Width */
             width: number;
             /** Worker */
@@ -736,6 +1323,288 @@ export interface components {
             timestamp: number;
         };
         /**
+         * ImageData
+         * @description One image of an answer: its bytes (base64) or its gallery URL.
+         */
+        ImageData: {
+            /**
+             * B64 Json
+             * @description The image, base64 (response_format b64_json).
+             */
+            b64_json?: string | null;
+            /**
+             * Revised Prompt
+             * @description Always null: the prompt is used as given.
+             */
+            revised_prompt?: null;
+            /**
+             * Url
+             * @description Its absolute URL in the gallery (response_format url).
+             */
+            url?: string | null;
+        };
+        /**
+         * ImageEditForm
+         * @description POST /v1/images/edits' multipart form: the image to start from, a mask, and the generation's fields.
+         *
+         *     LoRAs come as `<lora:name:weight>` tags in the prompt here (a form field holds no list of objects).
+         */
+        ImageEditForm: {
+            /**
+             * Background
+             * @description opaque or auto (both opaque); transparent is refused: the models draw no alpha.
+             */
+            background?: ("opaque" | "auto") | "";
+            /**
+             * Denoising Strength
+             * @description How much of the image is redrawn.
+             */
+            denoising_strength?: number | "";
+            /**
+             * Guidance Scale
+             * @description Classifier-free guidance. Unset: the worker's.
+             */
+            guidance_scale?: number | "";
+            /**
+             * Image
+             * @description The one image to start from (PNG/JPEG/WebP).
+             */
+            image?: string[];
+            /**
+             * Image[]
+             * @description The same, as the SDK names a list of images.
+             */
+            "image[]"?: string[];
+            /**
+             * Mask
+             * @description A PNG of the image's size whose transparent pixels are the area to repaint (OpenAI's convention). Unset: the image's own transparency, else the whole image is redrawn.
+             */
+            mask?: string;
+            /**
+             * Mask Blur
+             * @description The mask's feathering in pixels.
+             */
+            mask_blur?: number | "";
+            /**
+             * Model
+             * @description A model by its name in GET /v1/models. Unset: the default; OpenAI's names are not in the library.
+             */
+            model?: string | "";
+            /**
+             * N
+             * @description How many images (seeds seed, seed+1, ...); at most the workers' maxCount (GET /ready). Unset: 1.
+             */
+            n?: number | "";
+            /**
+             * Negative Prompt
+             * @description What the image should not show.
+             */
+            negative_prompt?: string | "";
+            /**
+             * Num Inference Steps
+             * @description The same as steps (diffusers' name); steps wins.
+             */
+            num_inference_steps?: number | "";
+            /**
+             * Output Compression
+             * @description Accepted and ignored: the worker encodes JPEG and WebP at its own fixed quality.
+             */
+            output_compression?: number | "";
+            /**
+             * Output Format
+             * @description png (the default), jpeg or webp.
+             */
+            output_format?: ("png" | "jpeg" | "webp") | "";
+            /**
+             * Partial Images
+             * @description Partial images per image while streaming: the worker's previews, small JPEGs, spread over the steps; fewer when the worker makes fewer previews. Unset: 0.
+             */
+            partial_images?: number | "";
+            /**
+             * Prompt
+             * @description What the image should show.
+             */
+            prompt: string;
+            /**
+             * Quality
+             * @description Denoising steps: auto the model default, standard the model default, low 12, medium 20, high 40, hd 50, xhigh 60, max 80. `steps` wins over it. Unset: auto.
+             */
+            quality?: ("auto" | "standard" | "low" | "medium" | "high" | "hd" | "xhigh" | "max") | "";
+            /**
+             * Response Format
+             * @description b64_json (the default): the image in the answer; url: its absolute URL in the gallery (GET /images/{id}/file, with the same API key), only with the gallery on. Streams: always b64_json.
+             */
+            response_format?: ("b64_json" | "url") | "";
+            /**
+             * Safety Identifier
+             * @description As user, and wins over it when not empty.
+             */
+            safety_identifier?: string | "";
+            /**
+             * Sampler
+             * @description A sampler by A1111's name (GET /samplers). Unset: the model's own.
+             */
+            sampler?: ("DPM++ 2M" | "DPM++ SDE" | "DPM++ 2M SDE" | "DPM++ 3M SDE" | "Euler a" | "Euler" | "LMS" | "Heun" | "DPM2" | "DPM2 a" | "DDIM" | "PLMS" | "UniPC" | "LCM" | "k_dpmpp_2m" | "k_dpmpp_sde" | "k_dpmpp_2m_sde" | "k_dpmpp_3m_sde" | "k_euler_a" | "k_euler_ancestral" | "k_euler" | "k_lms" | "k_heun" | "k_dpm_2" | "k_dpm_2_a" | "ddim" | "plms" | "unipc" | "k_lcm" | "DPM++ 2M Karras" | "DPM++ 2M Exponential" | "DPM++ SDE Karras" | "DPM++ SDE Exponential" | "DPM++ 2M SDE Karras" | "DPM++ 2M SDE Exponential" | "DPM++ 3M SDE Karras" | "DPM++ 3M SDE Exponential" | "Euler Karras" | "Euler Exponential" | "LMS Karras" | "LMS Exponential" | "Heun Karras" | "Heun Exponential" | "DPM2 Karras" | "DPM2 Exponential" | "DPM2 a Karras" | "DPM2 a Exponential" | "UniPC Karras" | "UniPC Exponential") | "";
+            /**
+             * Schedule Type
+             * @description A schedule type (A1111's name). Unset: Automatic.
+             */
+            schedule_type?: ("Automatic" | "Uniform" | "Karras" | "Exponential" | "Beta" | "SGM Uniform") | "";
+            /**
+             * Seed
+             * @description Seed of the first image; the same seed and values give the same pixels.
+             */
+            seed?: number | "";
+            /**
+             * Size
+             * @description WIDTHxHEIGHT within the native limits (multiples of 8), or auto: the model's size. Unset: auto.
+             */
+            size?: string | "";
+            /**
+             * Steps
+             * @description Denoising steps; wins over quality.
+             */
+            steps?: number | "";
+            /**
+             * Stream
+             * @description true: Server-Sent Events, partial images then one completed event per image.
+             */
+            stream?: boolean | "";
+            /**
+             * User
+             * @description Your end user's opaque id, kept with the image in the gallery (its `user`).
+             */
+            user?: string | "";
+        } & (unknown | unknown);
+        /**
+         * ImageGenerationRequest
+         * @description POST /v1/images/generations' JSON body.
+         * @example {
+         *       "n": 1,
+         *       "prompt": "a lighthouse at dusk",
+         *       "size": "1024x1024"
+         *     }
+         */
+        ImageGenerationRequest: {
+            /**
+             * Background
+             * @description opaque or auto (both opaque); transparent is refused: the models draw no alpha.
+             */
+            background?: ("opaque" | "auto") | null;
+            /**
+             * Guidance Scale
+             * @description Classifier-free guidance. Unset: the worker's.
+             */
+            guidance_scale?: number | null;
+            /**
+             * Loras
+             * @description LoRAs for this request (GET /loras).
+             */
+            loras?: components["schemas"]["LoraWeight"][] | null;
+            /**
+             * Model
+             * @description A model by its name in GET /v1/models. Unset: the default; OpenAI's names are not in the library.
+             */
+            model?: string | null;
+            /**
+             * Moderation
+             * @description Accepted and ignored.
+             */
+            moderation?: ("low" | "auto") | null;
+            /**
+             * N
+             * @description How many images (seeds seed, seed+1, ...); at most the workers' maxCount (GET /ready). Unset: 1.
+             */
+            n?: number | null;
+            /**
+             * Negative Prompt
+             * @description What the image should not show.
+             */
+            negative_prompt?: ((string | null) | null) | string | null;
+            /**
+             * Num Inference Steps
+             * @description The same as steps (diffusers' name); steps wins.
+             */
+            num_inference_steps?: number | null;
+            /**
+             * Output Compression
+             * @description Accepted and ignored: the worker encodes JPEG and WebP at its own fixed quality.
+             */
+            output_compression?: number | null;
+            /**
+             * Output Format
+             * @description png (the default), jpeg or webp.
+             */
+            output_format?: ("png" | "jpeg" | "webp") | null;
+            /**
+             * Partial Images
+             * @description Partial images per image while streaming: the worker's previews, small JPEGs, spread over the steps; fewer when the worker makes fewer previews. Unset: 0.
+             */
+            partial_images?: number | null;
+            /**
+             * Prompt
+             * @description What the image should show.
+             */
+            prompt: string;
+            /**
+             * Quality
+             * @description Denoising steps: auto the model default, standard the model default, low 12, medium 20, high 40, hd 50, xhigh 60, max 80. `steps` wins over it. Unset: auto.
+             */
+            quality?: ("auto" | "standard" | "low" | "medium" | "high" | "hd" | "xhigh" | "max") | null;
+            /**
+             * Response Format
+             * @description b64_json (the default): the image in the answer; url: its absolute URL in the gallery (GET /images/{id}/file, with the same API key), only with the gallery on. Streams: always b64_json.
+             */
+            response_format?: ("b64_json" | "url") | null;
+            /**
+             * Safety Identifier
+             * @description As user, and wins over it when not empty.
+             */
+            safety_identifier?: string | null;
+            /**
+             * Sampler
+             * @description A sampler by A1111's name (GET /samplers). Unset: the model's own.
+             * @enum {string|null}
+             */
+            sampler?: "DPM++ 2M" | "DPM++ SDE" | "DPM++ 2M SDE" | "DPM++ 3M SDE" | "Euler a" | "Euler" | "LMS" | "Heun" | "DPM2" | "DPM2 a" | "DDIM" | "PLMS" | "UniPC" | "LCM" | "k_dpmpp_2m" | "k_dpmpp_sde" | "k_dpmpp_2m_sde" | "k_dpmpp_3m_sde" | "k_euler_a" | "k_euler_ancestral" | "k_euler" | "k_lms" | "k_heun" | "k_dpm_2" | "k_dpm_2_a" | "ddim" | "plms" | "unipc" | "k_lcm" | "DPM++ 2M Karras" | "DPM++ 2M Exponential" | "DPM++ SDE Karras" | "DPM++ SDE Exponential" | "DPM++ 2M SDE Karras" | "DPM++ 2M SDE Exponential" | "DPM++ 3M SDE Karras" | "DPM++ 3M SDE Exponential" | "Euler Karras" | "Euler Exponential" | "LMS Karras" | "LMS Exponential" | "Heun Karras" | "Heun Exponential" | "DPM2 Karras" | "DPM2 Exponential" | "DPM2 a Karras" | "DPM2 a Exponential" | "UniPC Karras" | "UniPC Exponential" | null;
+            /**
+             * Schedule Type
+             * @description A schedule type (A1111's name). Unset: Automatic.
+             * @enum {string|null}
+             */
+            schedule_type?: "Automatic" | "Uniform" | "Karras" | "Exponential" | "Beta" | "SGM Uniform" | null;
+            /**
+             * Seed
+             * @description Seed of the first image; the same seed and values give the same pixels.
+             */
+            seed?: number | null;
+            /**
+             * Size
+             * @description WIDTHxHEIGHT within the native limits (multiples of 8), or auto: the model's size. Unset: auto.
+             */
+            size?: string | null;
+            /**
+             * Steps
+             * @description Denoising steps; wins over quality.
+             */
+            steps?: number | null;
+            /**
+             * Stream
+             * @description true: Server-Sent Events, partial images then one completed event per image.
+             */
+            stream?: boolean | null;
+            /**
+             * Style
+             * @description Accepted and ignored.
+             */
+            style?: ("vivid" | "natural") | null;
+            /**
+             * User
+             * @description Your end user's opaque id, kept with the image in the gallery (its `user`).
+             */
+            user?: string | null;
+        };
+        /**
          * ImagePatch
          * @description PATCH /images/{id}'s body.
          */
@@ -745,6 +1614,427 @@ export interface components {
              * @description Starred images are never removed by retention.
              */
             starred: boolean;
+        };
+        /**
+         * ImageResponse
+         * @description txt2img's and img2img's answer, as A1111 gives it.
+         */
+        ImageResponse: {
+            /**
+             * Images
+             * @description Base64 PNGs (no data: prefix), seed order.
+             */
+            images: string[];
+            /**
+             * Info
+             * @description A JSON string: seed, all_seeds, prompt, infotexts, ... as A1111's.
+             */
+            info: string;
+            /**
+             * Parameters
+             * @description The request, as understood.
+             */
+            parameters: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * ImagesResponse
+         * @description The answer of /v1/images/generations and /v1/images/edits.
+         */
+        ImagesResponse: {
+            /**
+             * Background
+             * @default opaque
+             * @constant
+             */
+            background?: "opaque";
+            /**
+             * Created
+             * @description Unix seconds.
+             */
+            created: number;
+            /** Data */
+            data: components["schemas"]["ImageData"][];
+            /**
+             * Output Format
+             * @enum {string}
+             */
+            output_format: "png" | "jpeg" | "webp";
+            /**
+             * Quality
+             * @description The quality asked for (auto when unset).
+             */
+            quality: string;
+            /**
+             * Size
+             * @description WIDTHxHEIGHT of the images.
+             */
+            size: string;
+        };
+        /**
+         * Img2ImgRequest
+         * @description POST /sdapi/v1/img2img's body (A1111's StableDiffusionImg2ImgProcessingAPI): one init image, a mask.
+         */
+        Img2ImgRequest: ({
+            /**
+             * Alwayson Scripts
+             * @description Extension scripts: only disabled ones (args [] or [false]); this service has none.
+             */
+            alwayson_scripts?: {
+                [key: string]: {
+                    args: false[];
+                };
+            } | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Batch Size
+             * @description Images per batch (one worker request), seeds seed, seed+1, ...
+             * @default 1
+             */
+            batch_size?: number | null;
+            /**
+             * Cfg Scale
+             * @description Classifier-free guidance.
+             */
+            cfg_scale?: number | null;
+            /**
+             * Comments
+             * @description Accepted and ignored.
+             */
+            comments?: unknown;
+            /**
+             * Denoising Strength
+             * @description How much of the init image is denoised again.
+             * @default 0.75
+             */
+            denoising_strength?: number | null;
+            /**
+             * Disable Extra Networks
+             * @description Only off here (disabling extra networks).
+             * @default false
+             * @enum {unknown}
+             */
+            disable_extra_networks?: false | null;
+            /**
+             * Do Not Save Grid
+             * @description Ignored: no grids are made.
+             * @default false
+             */
+            do_not_save_grid?: unknown;
+            /**
+             * Do Not Save Samples
+             * @description true: not kept in the gallery (GET /images).
+             * @default false
+             */
+            do_not_save_samples?: boolean | null;
+            /**
+             * Eta
+             * @description Only off here (a sampler eta).
+             * @enum {unknown}
+             */
+            eta?: null | 0 | 1;
+            /**
+             * Force Task Id
+             * @description Accepted and ignored.
+             */
+            force_task_id?: unknown;
+            /**
+             * Height
+             * @description Height in pixels. Unset: the model's default.
+             */
+            height?: number | null;
+            /**
+             * Image Cfg Scale
+             * @description Ignored: for instruct-pix2pix models only.
+             */
+            image_cfg_scale?: unknown;
+            /**
+             * Include Init Images
+             * @description true: the init image is answered after the generated ones.
+             * @default false
+             */
+            include_init_images?: boolean | null;
+            /**
+             * Infotext
+             * @description Only off here (parameters from an infotext).
+             * @enum {unknown}
+             */
+            infotext?: null | "";
+            /**
+             * Init Images
+             * @description The image to start from, base64 or a data: URL; one per request here.
+             */
+            init_images: string[];
+            /**
+             * Initial Noise Multiplier
+             * @description Only off here (an initial noise multiplier).
+             * @enum {unknown}
+             */
+            initial_noise_multiplier?: null | 1;
+            /**
+             * Inpaint Full Res
+             * @description Ignored: the whole picture is inpainted.
+             * @default true
+             */
+            inpaint_full_res?: unknown;
+            /**
+             * Inpaint Full Res Padding
+             * @description Ignored: the whole picture is inpainted.
+             * @default 0
+             */
+            inpaint_full_res_padding?: unknown;
+            /**
+             * Inpainting Fill
+             * @description 0 fill (runs as original here), 1 original, 2 latent noise; 3 (latent nothing) is not here.
+             * @default 0
+             * @enum {integer}
+             */
+            inpainting_fill?: 0 | 1 | 2;
+            /**
+             * Inpainting Mask Invert
+             * @description 1: the mask's black repaints.
+             * @default 0
+             * @enum {integer}
+             */
+            inpainting_mask_invert?: 0 | 1;
+            /**
+             * Latent Mask
+             * @description Only off here (a separate latent mask).
+             * @enum {unknown}
+             */
+            latent_mask?: null | "";
+            /**
+             * Mask
+             * @description Inpainting: white repaints, black keeps (inpainting_mask_invert swaps them).
+             */
+            mask?: string | null;
+            /**
+             * Mask Blur
+             * @description The mask's feathering in pixels. Unset: 4.
+             */
+            mask_blur?: number | null;
+            /**
+             * Mask Blur X
+             * @description Ignored: mask_blur sets the blur.
+             * @default 4
+             */
+            mask_blur_x?: unknown;
+            /**
+             * Mask Blur Y
+             * @description Ignored: mask_blur sets the blur.
+             * @default 4
+             */
+            mask_blur_y?: unknown;
+            /**
+             * Mask Round
+             * @description Accepted and ignored.
+             * @default true
+             */
+            mask_round?: unknown;
+            /**
+             * N Iter
+             * @description How many batches, one after another; all images' seeds follow on.
+             * @default 1
+             */
+            n_iter?: number;
+            /**
+             * Negative Prompt
+             * @description What the image should not show.
+             * @default
+             */
+            negative_prompt?: string | null;
+            /**
+             * Override Settings
+             * @description sd_model_checkpoint (a title or name of /sdapi/v1/sd-models) picks the model.
+             */
+            override_settings?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Override Settings Restore Afterwards
+             * @description Ignored: overrides apply to this request only.
+             * @default true
+             */
+            override_settings_restore_afterwards?: unknown;
+            /**
+             * Prompt
+             * @description What the image should show; not blank here.
+             */
+            prompt: string;
+            /**
+             * Refiner Checkpoint
+             * @description Only off here (a refiner).
+             * @enum {unknown}
+             */
+            refiner_checkpoint?: null | "" | "None";
+            /**
+             * Refiner Switch At
+             * @description Ignored: no refiner.
+             */
+            refiner_switch_at?: unknown;
+            /**
+             * Resize Mode
+             * @description 0 just resize, 1 crop and resize, 2 resize and fill; 3 (latent upscale) is not here.
+             * @default 0
+             * @enum {integer}
+             */
+            resize_mode?: 0 | 1 | 2;
+            /**
+             * Restore Faces
+             * @description Only off here (face restoration).
+             * @default false
+             * @enum {unknown}
+             */
+            restore_faces?: false | null;
+            /**
+             * S Churn
+             * @description Only off here (sampler overrides (s_*)).
+             * @enum {unknown}
+             */
+            s_churn?: null | 0;
+            /**
+             * S Min Uncond
+             * @description Only off here (sampler overrides (s_*)).
+             * @enum {unknown}
+             */
+            s_min_uncond?: null | 0;
+            /**
+             * S Noise
+             * @description Only off here (sampler overrides (s_*)).
+             * @enum {unknown}
+             */
+            s_noise?: null | 1;
+            /**
+             * S Tmax
+             * @description Only off here (sampler overrides (s_*)).
+             * @enum {unknown}
+             */
+            s_tmax?: null | 0;
+            /**
+             * S Tmin
+             * @description Only off here (sampler overrides (s_*)).
+             * @enum {unknown}
+             */
+            s_tmin?: null | 0;
+            /**
+             * Sampler Index
+             * @description Deprecated: the sampler when sampler_name is unset.
+             * @enum {string|null}
+             */
+            sampler_index?: "DPM++ 2M" | "DPM++ SDE" | "DPM++ 2M SDE" | "DPM++ 3M SDE" | "Euler a" | "Euler" | "LMS" | "Heun" | "DPM2" | "DPM2 a" | "DDIM" | "PLMS" | "UniPC" | "LCM" | "k_dpmpp_2m" | "k_dpmpp_sde" | "k_dpmpp_2m_sde" | "k_dpmpp_3m_sde" | "k_euler_a" | "k_euler_ancestral" | "k_euler" | "k_lms" | "k_heun" | "k_dpm_2" | "k_dpm_2_a" | "ddim" | "plms" | "unipc" | "k_lcm" | "DPM++ 2M Karras" | "DPM++ 2M Exponential" | "DPM++ SDE Karras" | "DPM++ SDE Exponential" | "DPM++ 2M SDE Karras" | "DPM++ 2M SDE Exponential" | "DPM++ 3M SDE Karras" | "DPM++ 3M SDE Exponential" | "Euler Karras" | "Euler Exponential" | "LMS Karras" | "LMS Exponential" | "Heun Karras" | "Heun Exponential" | "DPM2 Karras" | "DPM2 Exponential" | "DPM2 a Karras" | "DPM2 a Exponential" | "UniPC Karras" | "UniPC Exponential" | null;
+            /**
+             * Sampler Name
+             * @description A1111's sampler name (GET /sdapi/v1/samplers). Unset: the model's own.
+             * @enum {string|null}
+             */
+            sampler_name?: "DPM++ 2M" | "DPM++ SDE" | "DPM++ 2M SDE" | "DPM++ 3M SDE" | "Euler a" | "Euler" | "LMS" | "Heun" | "DPM2" | "DPM2 a" | "DDIM" | "PLMS" | "UniPC" | "LCM" | "k_dpmpp_2m" | "k_dpmpp_sde" | "k_dpmpp_2m_sde" | "k_dpmpp_3m_sde" | "k_euler_a" | "k_euler_ancestral" | "k_euler" | "k_lms" | "k_heun" | "k_dpm_2" | "k_dpm_2_a" | "ddim" | "plms" | "unipc" | "k_lcm" | "DPM++ 2M Karras" | "DPM++ 2M Exponential" | "DPM++ SDE Karras" | "DPM++ SDE Exponential" | "DPM++ 2M SDE Karras" | "DPM++ 2M SDE Exponential" | "DPM++ 3M SDE Karras" | "DPM++ 3M SDE Exponential" | "Euler Karras" | "Euler Exponential" | "LMS Karras" | "LMS Exponential" | "Heun Karras" | "Heun Exponential" | "DPM2 Karras" | "DPM2 Exponential" | "DPM2 a Karras" | "DPM2 a Exponential" | "UniPC Karras" | "UniPC Exponential" | null;
+            /**
+             * Save Images
+             * @description Ignored: images go to the gallery unless do_not_save_samples.
+             * @default false
+             */
+            save_images?: unknown;
+            /**
+             * Scheduler
+             * @description A1111's schedule type (GET /sdapi/v1/schedulers), by name or label. Unset: Automatic.
+             * @enum {unknown}
+             */
+            scheduler?: "automatic" | "uniform" | "karras" | "exponential" | "beta" | "sgm_uniform" | "Automatic" | "Uniform" | "Karras" | "Exponential" | "Beta" | "SGM Uniform" | null;
+            /**
+             * Script Args
+             * @description Ignored: scripts are off.
+             * @default []
+             */
+            script_args?: unknown;
+            /**
+             * Script Name
+             * @description Only off here (scripts).
+             * @enum {unknown}
+             */
+            script_name?: null | "";
+            /**
+             * Seed
+             * @description Seed of the first image; -1 (or null) is random. Images get seed, seed+1, ...
+             * @default -1
+             */
+            seed?: number | null;
+            /**
+             * Seed Resize From H
+             * @description Only off here (resizing the seed from another size).
+             * @default -1
+             * @enum {unknown}
+             */
+            seed_resize_from_h?: -1 | 0 | null;
+            /**
+             * Seed Resize From W
+             * @description Only off here (resizing the seed from another size).
+             * @default -1
+             * @enum {unknown}
+             */
+            seed_resize_from_w?: -1 | 0 | null;
+            /**
+             * Send Images
+             * @description false: `images` is empty.
+             * @default true
+             */
+            send_images?: boolean | null;
+            /**
+             * Steps
+             * @description Denoising steps. Unset: the model's default.
+             */
+            steps?: number | null;
+            /**
+             * Styles
+             * @description Only off here (prompt styles).
+             * @default []
+             * @enum {unknown}
+             */
+            styles?: never[] | null;
+            /**
+             * Subseed
+             * @description Reported back; variation seeds are off here.
+             * @default -1
+             */
+            subseed?: number | null;
+            /**
+             * Subseed Strength
+             * @description Only off here (variation seeds).
+             * @default 0
+             * @enum {unknown}
+             */
+            subseed_strength?: 0 | null;
+            /**
+             * Tiling
+             * @description Only off here (tiling).
+             * @default false
+             * @enum {unknown}
+             */
+            tiling?: false | null;
+            /**
+             * Width
+             * @description Width in pixels. Unset: the model's default (not A1111's 512).
+             */
+            width?: number | null;
+        } & {
+            [key: string]: unknown;
+        }) & (unknown & unknown);
+        /**
+         * InputTokensDetails
+         * @description Zeros.
+         */
+        InputTokensDetails: {
+            /**
+             * Image Tokens
+             * @default 0
+             */
+            image_tokens?: number;
+            /**
+             * Text Tokens
+             * @default 0
+             */
+            text_tokens?: number;
         };
         /**
          * LibraryLora
@@ -814,6 +2104,22 @@ export interface components {
             title: string;
         };
         /**
+         * LoraItem
+         * @description One LoRA, as A1111's Lora extension lists it.
+         */
+        LoraItem: {
+            /** Alias */
+            alias: string;
+            /** Metadata */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /** Path */
+            path: string;
+        };
+        /**
          * LoraWeight
          * @description A LoRA for one request and its weight.
          */
@@ -829,6 +2135,220 @@ export interface components {
              * @default 1
              */
             weight?: number;
+        };
+        /**
+         * Memory
+         * @description GET /sdapi/v1/memory: the gateway's RAM; the GPU is the worker's.
+         */
+        Memory: {
+            /** Cuda */
+            cuda: {
+                [key: string]: unknown;
+            };
+            /** Ram */
+            ram: {
+                [key: string]: number;
+            };
+        };
+        /**
+         * Model
+         * @description One model of the library, as OpenAI lists models.
+         */
+        Model: {
+            /**
+             * Created
+             * @description 0: the library does not know when a model was made.
+             */
+            created: number;
+            /**
+             * Id
+             * @description The name requests use as `model`.
+             */
+            id: string;
+            /**
+             * Object
+             * @default model
+             * @constant
+             */
+            object?: "model";
+            /** Owned By */
+            owned_by: string;
+        };
+        /**
+         * ModelList
+         * @description GET /v1/models' answer.
+         */
+        ModelList: {
+            /** Data */
+            data: components["schemas"]["Model"][];
+            /**
+             * Object
+             * @default list
+             * @constant
+             */
+            object?: "list";
+        };
+        /**
+         * OpenAIErrorResponse
+         * @description Every error answer on /v1.
+         * @example {
+         *       "error": {
+         *         "code": "invalid_value",
+         *         "message": "n must be at most 8 (got 12)",
+         *         "param": "n",
+         *         "type": "invalid_request_error"
+         *       }
+         *     }
+         */
+        OpenAIErrorResponse: {
+            error: components["schemas"]["ErrorDetail"];
+        };
+        /**
+         * PartialImageEvent
+         * @description `image_generation.partial_image` (`image_edit.partial_image`): a preview as the image forms.
+         */
+        PartialImageEvent: {
+            /** B64 Json */
+            b64_json: string;
+            /**
+             * Background
+             * @default opaque
+             * @constant
+             */
+            background?: "opaque";
+            /** Created At */
+            created_at: number;
+            /**
+             * Output Format
+             * @enum {string}
+             */
+            output_format: "png" | "jpeg" | "webp";
+            /**
+             * Partial Image Index
+             * @description Counts the request's partial images from 0.
+             */
+            partial_image_index: number;
+            /** Quality */
+            quality: string;
+            /** Size */
+            size: string;
+            /** Type */
+            type: string;
+        };
+        /**
+         * PngInfoRequest
+         * @description POST /sdapi/v1/png-info's body.
+         */
+        PngInfoRequest: {
+            /**
+             * Image
+             * @description A PNG, JPEG or WebP, base64 or a data: URL.
+             */
+            image: string;
+        };
+        /**
+         * PngInfoResponse
+         * @description The generation parameters inside an image, as A1111 reads and parses them.
+         */
+        PngInfoResponse: {
+            /**
+             * Info
+             * @description The infotext; empty when the image holds none.
+             */
+            info: string;
+            /**
+             * Items
+             * @description The image's other text chunks.
+             */
+            items: {
+                [key: string]: unknown;
+            };
+            /**
+             * Parameters
+             * @description The infotext parsed, as A1111's parse_generation_parameters.
+             */
+            parameters: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * ProgressResponse
+         * @description GET /sdapi/v1/progress: the caller's own running job (its API key, or its address without keys).
+         */
+        ProgressResponse: {
+            /**
+             * Current Image
+             * @description The latest preview, base64 (a JPEG).
+             */
+            current_image?: string | null;
+            /** Current Task */
+            current_task?: string | null;
+            /**
+             * Eta Relative
+             * @description Seconds left, at the speed so far.
+             */
+            eta_relative: number;
+            /**
+             * Progress
+             * @description 0 to 1 over all of the job's images.
+             */
+            progress: number;
+            state: components["schemas"]["ProgressState"];
+            /** Textinfo */
+            textinfo?: string | null;
+        };
+        /**
+         * ProgressState
+         * @description The caller's running job, in A1111's `state` words.
+         */
+        ProgressState: {
+            /**
+             * Interrupted
+             * @default false
+             */
+            interrupted?: boolean;
+            /**
+             * Job
+             * @default
+             */
+            job?: string;
+            /**
+             * Job Count
+             * @description Batches (n_iter) of the running job; 0 when idle.
+             * @default 0
+             */
+            job_count?: number;
+            /**
+             * Job No
+             * @description The batch running now, from 0.
+             * @default 0
+             */
+            job_no?: number;
+            /**
+             * Job Timestamp
+             * @default 0
+             */
+            job_timestamp?: string;
+            /**
+             * Sampling Step
+             * @default 0
+             */
+            sampling_step?: number;
+            /**
+             * Sampling Steps
+             * @default 0
+             */
+            sampling_steps?: number;
+            /**
+             * Skipped
+             * @default false
+             */
+            skipped?: boolean;
+            /**
+             * Stopping Generation
+             * @default false
+             */
+            stopping_generation?: boolean;
         };
         /**
          * Queue
@@ -930,6 +2450,79 @@ export interface components {
             };
             /** Scheduletypes */
             scheduleTypes: string[];
+        };
+        /**
+         * SamplerItem
+         * @description One sampler, as GET /sdapi/v1/samplers lists it.
+         */
+        SamplerItem: {
+            /** Aliases */
+            aliases: string[];
+            /** Name */
+            name: string;
+            /** Options */
+            options: {
+                [key: string]: string;
+            };
+        };
+        /**
+         * SchedulerItem
+         * @description One schedule type, as GET /sdapi/v1/schedulers lists it.
+         */
+        SchedulerItem: {
+            /** Aliases */
+            aliases?: string[] | null;
+            /**
+             * Default Rho
+             * @default -1
+             */
+            default_rho?: number;
+            /** Label */
+            label: string;
+            /** Name */
+            name: string;
+            /**
+             * Need Inner Model
+             * @default false
+             */
+            need_inner_model?: boolean;
+        };
+        /**
+         * ScriptList
+         * @description GET /sdapi/v1/scripts: no scripts here.
+         */
+        ScriptList: {
+            /** Img2Img */
+            img2img?: string[];
+            /** Txt2Img */
+            txt2img?: string[];
+        };
+        /**
+         * SdModel
+         * @description One model, as GET /sdapi/v1/sd-models lists it.
+         */
+        SdModel: {
+            /** Config */
+            config?: string | null;
+            /**
+             * Filename
+             * @description The library name (never a server path).
+             */
+            filename: string;
+            /** Hash */
+            hash: string | null;
+            /** Model Name */
+            model_name: string;
+            /**
+             * Sha256
+             * @description Null: the full hash is not published.
+             */
+            sha256: string | null;
+            /**
+             * Title
+             * @description `name [hash]` (the name alone while the hash is computed).
+             */
+            title: string;
         };
         /**
          * SetDefaultModel
@@ -1138,6 +2731,367 @@ export interface components {
             steps: number;
             /** Width */
             width: number;
+        };
+        /**
+         * Txt2ImgRequest
+         * @description POST /sdapi/v1/txt2img's body (A1111's StableDiffusionTxt2ImgProcessingAPI).
+         */
+        Txt2ImgRequest: ({
+            /**
+             * Alwayson Scripts
+             * @description Extension scripts: only disabled ones (args [] or [false]); this service has none.
+             */
+            alwayson_scripts?: {
+                [key: string]: {
+                    args: false[];
+                };
+            } | {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Batch Size
+             * @description Images per batch (one worker request), seeds seed, seed+1, ...
+             * @default 1
+             */
+            batch_size?: number | null;
+            /**
+             * Cfg Scale
+             * @description Classifier-free guidance.
+             */
+            cfg_scale?: number | null;
+            /**
+             * Comments
+             * @description Accepted and ignored.
+             */
+            comments?: unknown;
+            /**
+             * Denoising Strength
+             * @description Ignored: used by hires fix only.
+             */
+            denoising_strength?: unknown;
+            /**
+             * Disable Extra Networks
+             * @description Only off here (disabling extra networks).
+             * @default false
+             * @enum {unknown}
+             */
+            disable_extra_networks?: false | null;
+            /**
+             * Do Not Save Grid
+             * @description Ignored: no grids are made.
+             * @default false
+             */
+            do_not_save_grid?: unknown;
+            /**
+             * Do Not Save Samples
+             * @description true: not kept in the gallery (GET /images).
+             * @default false
+             */
+            do_not_save_samples?: boolean | null;
+            /**
+             * Enable Hr
+             * @description Only off here (hires fix).
+             * @default false
+             * @enum {unknown}
+             */
+            enable_hr?: false | null;
+            /**
+             * Eta
+             * @description Only off here (a sampler eta).
+             * @enum {unknown}
+             */
+            eta?: null | 0 | 1;
+            /**
+             * Firstpass Image
+             * @description Only off here (a first-pass image).
+             * @enum {unknown}
+             */
+            firstpass_image?: null | "";
+            /**
+             * Firstphase Height
+             * @description Accepted and ignored.
+             * @default 0
+             */
+            firstphase_height?: unknown;
+            /**
+             * Firstphase Width
+             * @description Accepted and ignored.
+             * @default 0
+             */
+            firstphase_width?: unknown;
+            /**
+             * Force Task Id
+             * @description Accepted and ignored.
+             */
+            force_task_id?: unknown;
+            /**
+             * Height
+             * @description Height in pixels. Unset: the model's default.
+             */
+            height?: number | null;
+            /**
+             * Hr Checkpoint Name
+             * @description Accepted and ignored.
+             */
+            hr_checkpoint_name?: unknown;
+            /**
+             * Hr Negative Prompt
+             * @description Accepted and ignored.
+             * @default
+             */
+            hr_negative_prompt?: unknown;
+            /**
+             * Hr Prompt
+             * @description Accepted and ignored.
+             * @default
+             */
+            hr_prompt?: unknown;
+            /**
+             * Hr Resize X
+             * @description Accepted and ignored.
+             * @default 0
+             */
+            hr_resize_x?: unknown;
+            /**
+             * Hr Resize Y
+             * @description Accepted and ignored.
+             * @default 0
+             */
+            hr_resize_y?: unknown;
+            /**
+             * Hr Sampler Name
+             * @description Accepted and ignored.
+             */
+            hr_sampler_name?: unknown;
+            /**
+             * Hr Scale
+             * @description Accepted and ignored.
+             * @default 2
+             */
+            hr_scale?: unknown;
+            /**
+             * Hr Scheduler
+             * @description Accepted and ignored.
+             */
+            hr_scheduler?: unknown;
+            /**
+             * Hr Second Pass Steps
+             * @description Accepted and ignored.
+             * @default 0
+             */
+            hr_second_pass_steps?: unknown;
+            /**
+             * Hr Upscaler
+             * @description Accepted and ignored.
+             */
+            hr_upscaler?: unknown;
+            /**
+             * Infotext
+             * @description Only off here (parameters from an infotext).
+             * @enum {unknown}
+             */
+            infotext?: null | "";
+            /**
+             * N Iter
+             * @description How many batches, one after another; all images' seeds follow on.
+             * @default 1
+             */
+            n_iter?: number;
+            /**
+             * Negative Prompt
+             * @description What the image should not show.
+             * @default
+             */
+            negative_prompt?: string | null;
+            /**
+             * Override Settings
+             * @description sd_model_checkpoint (a title or name of /sdapi/v1/sd-models) picks the model.
+             */
+            override_settings?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Override Settings Restore Afterwards
+             * @description Ignored: overrides apply to this request only.
+             * @default true
+             */
+            override_settings_restore_afterwards?: unknown;
+            /**
+             * Prompt
+             * @description What the image should show; not blank here.
+             */
+            prompt: string;
+            /**
+             * Refiner Checkpoint
+             * @description Only off here (a refiner).
+             * @enum {unknown}
+             */
+            refiner_checkpoint?: null | "" | "None";
+            /**
+             * Refiner Switch At
+             * @description Ignored: no refiner.
+             */
+            refiner_switch_at?: unknown;
+            /**
+             * Restore Faces
+             * @description Only off here (face restoration).
+             * @default false
+             * @enum {unknown}
+             */
+            restore_faces?: false | null;
+            /**
+             * S Churn
+             * @description Only off here (sampler overrides (s_*)).
+             * @enum {unknown}
+             */
+            s_churn?: null | 0;
+            /**
+             * S Min Uncond
+             * @description Only off here (sampler overrides (s_*)).
+             * @enum {unknown}
+             */
+            s_min_uncond?: null | 0;
+            /**
+             * S Noise
+             * @description Only off here (sampler overrides (s_*)).
+             * @enum {unknown}
+             */
+            s_noise?: null | 1;
+            /**
+             * S Tmax
+             * @description Only off here (sampler overrides (s_*)).
+             * @enum {unknown}
+             */
+            s_tmax?: null | 0;
+            /**
+             * S Tmin
+             * @description Only off here (sampler overrides (s_*)).
+             * @enum {unknown}
+             */
+            s_tmin?: null | 0;
+            /**
+             * Sampler Index
+             * @description Deprecated: the sampler when sampler_name is unset.
+             * @enum {string|null}
+             */
+            sampler_index?: "DPM++ 2M" | "DPM++ SDE" | "DPM++ 2M SDE" | "DPM++ 3M SDE" | "Euler a" | "Euler" | "LMS" | "Heun" | "DPM2" | "DPM2 a" | "DDIM" | "PLMS" | "UniPC" | "LCM" | "k_dpmpp_2m" | "k_dpmpp_sde" | "k_dpmpp_2m_sde" | "k_dpmpp_3m_sde" | "k_euler_a" | "k_euler_ancestral" | "k_euler" | "k_lms" | "k_heun" | "k_dpm_2" | "k_dpm_2_a" | "ddim" | "plms" | "unipc" | "k_lcm" | "DPM++ 2M Karras" | "DPM++ 2M Exponential" | "DPM++ SDE Karras" | "DPM++ SDE Exponential" | "DPM++ 2M SDE Karras" | "DPM++ 2M SDE Exponential" | "DPM++ 3M SDE Karras" | "DPM++ 3M SDE Exponential" | "Euler Karras" | "Euler Exponential" | "LMS Karras" | "LMS Exponential" | "Heun Karras" | "Heun Exponential" | "DPM2 Karras" | "DPM2 Exponential" | "DPM2 a Karras" | "DPM2 a Exponential" | "UniPC Karras" | "UniPC Exponential" | null;
+            /**
+             * Sampler Name
+             * @description A1111's sampler name (GET /sdapi/v1/samplers). Unset: the model's own.
+             * @enum {string|null}
+             */
+            sampler_name?: "DPM++ 2M" | "DPM++ SDE" | "DPM++ 2M SDE" | "DPM++ 3M SDE" | "Euler a" | "Euler" | "LMS" | "Heun" | "DPM2" | "DPM2 a" | "DDIM" | "PLMS" | "UniPC" | "LCM" | "k_dpmpp_2m" | "k_dpmpp_sde" | "k_dpmpp_2m_sde" | "k_dpmpp_3m_sde" | "k_euler_a" | "k_euler_ancestral" | "k_euler" | "k_lms" | "k_heun" | "k_dpm_2" | "k_dpm_2_a" | "ddim" | "plms" | "unipc" | "k_lcm" | "DPM++ 2M Karras" | "DPM++ 2M Exponential" | "DPM++ SDE Karras" | "DPM++ SDE Exponential" | "DPM++ 2M SDE Karras" | "DPM++ 2M SDE Exponential" | "DPM++ 3M SDE Karras" | "DPM++ 3M SDE Exponential" | "Euler Karras" | "Euler Exponential" | "LMS Karras" | "LMS Exponential" | "Heun Karras" | "Heun Exponential" | "DPM2 Karras" | "DPM2 Exponential" | "DPM2 a Karras" | "DPM2 a Exponential" | "UniPC Karras" | "UniPC Exponential" | null;
+            /**
+             * Save Images
+             * @description Ignored: images go to the gallery unless do_not_save_samples.
+             * @default false
+             */
+            save_images?: unknown;
+            /**
+             * Scheduler
+             * @description A1111's schedule type (GET /sdapi/v1/schedulers), by name or label. Unset: Automatic.
+             * @enum {unknown}
+             */
+            scheduler?: "automatic" | "uniform" | "karras" | "exponential" | "beta" | "sgm_uniform" | "Automatic" | "Uniform" | "Karras" | "Exponential" | "Beta" | "SGM Uniform" | null;
+            /**
+             * Script Args
+             * @description Ignored: scripts are off.
+             * @default []
+             */
+            script_args?: unknown;
+            /**
+             * Script Name
+             * @description Only off here (scripts).
+             * @enum {unknown}
+             */
+            script_name?: null | "";
+            /**
+             * Seed
+             * @description Seed of the first image; -1 (or null) is random. Images get seed, seed+1, ...
+             * @default -1
+             */
+            seed?: number | null;
+            /**
+             * Seed Resize From H
+             * @description Only off here (resizing the seed from another size).
+             * @default -1
+             * @enum {unknown}
+             */
+            seed_resize_from_h?: -1 | 0 | null;
+            /**
+             * Seed Resize From W
+             * @description Only off here (resizing the seed from another size).
+             * @default -1
+             * @enum {unknown}
+             */
+            seed_resize_from_w?: -1 | 0 | null;
+            /**
+             * Send Images
+             * @description false: `images` is empty.
+             * @default true
+             */
+            send_images?: boolean | null;
+            /**
+             * Steps
+             * @description Denoising steps. Unset: the model's default.
+             */
+            steps?: number | null;
+            /**
+             * Styles
+             * @description Only off here (prompt styles).
+             * @default []
+             * @enum {unknown}
+             */
+            styles?: never[] | null;
+            /**
+             * Subseed
+             * @description Reported back; variation seeds are off here.
+             * @default -1
+             */
+            subseed?: number | null;
+            /**
+             * Subseed Strength
+             * @description Only off here (variation seeds).
+             * @default 0
+             * @enum {unknown}
+             */
+            subseed_strength?: 0 | null;
+            /**
+             * Tiling
+             * @description Only off here (tiling).
+             * @default false
+             * @enum {unknown}
+             */
+            tiling?: false | null;
+            /**
+             * Width
+             * @description Width in pixels. Unset: the model's default (not A1111's 512).
+             */
+            width?: number | null;
+        } & {
+            [key: string]: unknown;
+        }) & (unknown & unknown);
+        /**
+         * Usage
+         * @description Token usage, which these models do not count: zeros, for clients that read it.
+         */
+        Usage: {
+            /**
+             * Input Tokens
+             * @default 0
+             */
+            input_tokens?: number;
+            input_tokens_details?: components["schemas"]["InputTokensDetails"];
+            /**
+             * Output Tokens
+             * @default 0
+             */
+            output_tokens?: number;
+            /**
+             * Total Tokens
+             * @default 0
+             */
+            total_tokens?: number;
         };
         /** ValidationError */
         ValidationError: {
@@ -1856,6 +3810,28 @@ export interface operations {
             };
         };
     };
+    ping_internal_ping_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
     list_loras_loras_get: {
         parameters: {
             query?: never;
@@ -2149,6 +4125,1248 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SamplerInfo"][];
+                };
+            };
+        };
+    };
+    embeddings_sdapi_v1_embeddings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    face_restorers_sdapi_v1_face_restorers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown[];
+                };
+            };
+        };
+    };
+    hypernetworks_sdapi_v1_hypernetworks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown[];
+                };
+            };
+        };
+    };
+    img2img_sdapi_v1_img2img_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Img2ImgRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageResponse"];
+                };
+            };
+            /** @description malformed_json: the body is not valid JSON (or not text). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is over API_MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not declared application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description invalid_value: a value breaks a limit, or an unknown field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description queue_full (the worker's queue) or rate_limited (API_RATE_LIMIT_PER_MINUTE); `Retry-After` says when. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry may succeed. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (loading, draining or down) or out_of_memory (this size did not fit). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description deadline_exceeded: no image within API_GENERATE_TIMEOUT_SECONDS. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+        };
+    };
+    interrupt_sdapi_v1_interrupt_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+        };
+    };
+    latent_upscale_modes_sdapi_v1_latent_upscale_modes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown[];
+                };
+            };
+        };
+    };
+    list_loras_sdapi_v1_loras_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoraItem"][];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (loading, draining or down) or out_of_memory (this size did not fit). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+        };
+    };
+    memory_sdapi_v1_memory_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Memory"];
+                };
+            };
+        };
+    };
+    get_options_sdapi_v1_options_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (loading, draining or down) or out_of_memory (this size did not fit). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+        };
+    };
+    set_options_sdapi_v1_options_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description malformed_json: the body is not valid JSON (or not text). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is over API_MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not declared application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description invalid_value: a value breaks a limit, or an unknown field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (loading, draining or down) or out_of_memory (this size did not fit). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+        };
+    };
+    png_info_sdapi_v1_png_info_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PngInfoRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PngInfoResponse"];
+                };
+            };
+            /** @description malformed_json: the body is not valid JSON (or not text). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is over API_MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not declared application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description invalid_value: a value breaks a limit, or an unknown field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+        };
+    };
+    progress_sdapi_v1_progress_get: {
+        parameters: {
+            query?: {
+                skip_current_image?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgressResponse"];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description invalid_value: a value breaks a limit, or an unknown field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+        };
+    };
+    prompt_styles_sdapi_v1_prompt_styles_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown[];
+                };
+            };
+        };
+    };
+    refresh_checkpoints_sdapi_v1_refresh_checkpoints_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (loading, draining or down) or out_of_memory (this size did not fit). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_samplers_sdapi_v1_samplers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SamplerItem"][];
+                };
+            };
+        };
+    };
+    list_schedulers_sdapi_v1_schedulers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulerItem"][];
+                };
+            };
+        };
+    };
+    scripts_sdapi_v1_scripts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScriptList"];
+                };
+            };
+        };
+    };
+    sd_models_sdapi_v1_sd_models_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SdModel"][];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (loading, draining or down) or out_of_memory (this size did not fit). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+        };
+    };
+    sd_vae_sdapi_v1_sd_vae_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown[];
+                };
+            };
+        };
+    };
+    skip_sdapi_v1_skip_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+        };
+    };
+    txt2img_sdapi_v1_txt2img_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Txt2ImgRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageResponse"];
+                };
+            };
+            /** @description malformed_json: the body is not valid JSON (or not text). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is over API_MAX_BODY_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not declared application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description invalid_value: a value breaks a limit, or an unknown field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description queue_full (the worker's queue) or rate_limited (API_RATE_LIMIT_PER_MINUTE); `Retry-After` says when. */
+            429: {
+                headers: {
+                    /** @description Seconds until a retry may succeed. */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description internal_error: anything else; the gateway's log has the details. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (loading, draining or down) or out_of_memory (this size did not fit). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+            /** @description deadline_exceeded: no image within API_GENERATE_TIMEOUT_SECONDS. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["A1111ErrorResponse"];
+                };
+            };
+        };
+    };
+    upscalers_sdapi_v1_upscalers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown[];
+                };
+            };
+        };
+    };
+    edit_image_v1_images_edits_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ImageEditForm"];
+            };
+        };
+        responses: {
+            /** @description The images, or with stream: true Server-Sent Events: `<kind>.partial_image` (partial_images of them per image) and one `<kind>.completed` per image, kind image_generation or image_edit; an `error` event on failure. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImagesResponse"];
+                    "text/event-stream": components["schemas"]["PartialImageEvent"] | components["schemas"]["CompletedEvent"];
+                };
+            };
+            /** @description invalid_value (param names the field), malformed_json, or an unknown field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description not_found: no such model in the library (param model), or response_format url with the gallery off. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is over API_MAX_BODY_BYTES (API_MAX_IMAGE_BODY_BYTES with an image). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not declared application/json (generations). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description queue_full or rate_limited; `Retry-After` says when (the SDK retries). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description internal_error (`x-should-retry: false`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (the SDK retries), or out_of_memory (`x-should-retry: false`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description deadline_exceeded (`x-should-retry: false`). */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+        };
+    };
+    create_images_v1_images_generations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImageGenerationRequest"];
+            };
+        };
+        responses: {
+            /** @description The images, or with stream: true Server-Sent Events: `<kind>.partial_image` (partial_images of them per image) and one `<kind>.completed` per image, kind image_generation or image_edit; an `error` event on failure. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImagesResponse"];
+                    "text/event-stream": components["schemas"]["PartialImageEvent"] | components["schemas"]["CompletedEvent"];
+                };
+            };
+            /** @description invalid_value (param names the field), malformed_json, or an unknown field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description not_found: no such model in the library (param model), or response_format url with the gallery off. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is over API_MAX_BODY_BYTES (API_MAX_IMAGE_BODY_BYTES with an image). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not declared application/json (generations). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description queue_full or rate_limited; `Retry-After` says when (the SDK retries). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description internal_error (`x-should-retry: false`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (the SDK retries), or out_of_memory (`x-should-retry: false`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description deadline_exceeded (`x-should-retry: false`). */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+        };
+    };
+    list_models_v1_models_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description internal_error (`x-should-retry: false`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (the SDK retries), or out_of_memory (`x-should-retry: false`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+        };
+    };
+    get_model_v1_models__model__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A name of GET /v1/models. */
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Model"];
+                };
+            };
+            /** @description unauthorized: API keys are on and the request has no valid `Authorization: Bearer <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description not_found: no such model in the library (param model), or response_format url with the gallery off. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description internal_error (`x-should-retry: false`). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
+                };
+            };
+            /** @description worker_unavailable (the SDK retries), or out_of_memory (`x-should-retry: false`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorResponse"];
                 };
             };
         };
