@@ -6,7 +6,7 @@ from typing import Any, Final
 from genproto import limits, samplers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.native.protocol import BASE64_PATTERN, GenerateImageRequest
+from api.native.protocol import BASE64_PATTERN, GenerateImageRequest, json_integer
 from api.problems import ErrorCode
 
 # docs/architecture.md, section "Validate at the edge, re-check at the worker": a mapped field is checked by the
@@ -178,8 +178,7 @@ class Generation(BaseModel):
     @field_validator("seed", "subseed", "n_iter", mode="before")
     @classmethod
     def _integral_number(cls, value: Any) -> Any:
-        # JSON has one number type: 1.0 is the integer 1, as for the native fields.
-        return int(value) if isinstance(value, float) and value.is_integer() else value
+        return json_integer(value)
 
 
 class Txt2ImgRequest(Generation):
@@ -244,7 +243,7 @@ class Img2ImgRequest(Generation):
     @field_validator("inpainting_fill", "inpainting_mask_invert", "resize_mode", mode="before")
     @classmethod
     def _integral_code(cls, value: Any) -> Any:
-        return int(value) if isinstance(value, float) and value.is_integer() else value
+        return json_integer(value)
 
 
 class ImageResponse(BaseModel):

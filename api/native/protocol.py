@@ -26,6 +26,15 @@ Base64Image = Annotated[
 Side = Annotated[int | None, Field(strict=True, ge=MIN_SIDE, le=MAX_SIDE, multiple_of=SIDE_STEP)]
 
 
+def json_integer(value: Any) -> Any:
+    """A float with no fraction as the integer it is; anything else as it came (for every dialect's integer fields).
+
+    JSON has one number type: 512.0 is the integer 512 to JSON Schema ("type": "integer") and to a JavaScript client,
+    which cannot even write the difference. Strings, booleans and 512.5 stay refused (strict).
+    """
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class LoraWeight(BaseModel):
     """A LoRA for one request and its weight."""
 
@@ -266,9 +275,7 @@ class GenerateImageRequest(BaseModel):
     @field_validator("width", "height", "steps", "seed", "count", "mask_blur", mode="before")
     @classmethod
     def _integral_number(cls, value: Any) -> Any:
-        # JSON has one number type: 512.0 is the integer 512 to JSON Schema ("type": "integer") and to a JavaScript
-        # client, which cannot even write the difference. Strings, booleans and 512.5 stay refused (strict).
-        return int(value) if isinstance(value, float) and value.is_integer() else value
+        return json_integer(value)
 
     @field_validator("positive_prompt", "negative_prompt", mode="before")
     @classmethod

@@ -7,7 +7,7 @@ from genproto import limits
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from api.native.protocol import GenerateImageRequest, LoraWeight
+from api.native.protocol import GenerateImageRequest, LoraWeight, json_integer
 from api.problems import ErrorCode
 
 # docs/architecture.md, section "Where a new thing goes": these models only carry OpenAI's names and OpenAI-only
@@ -144,8 +144,7 @@ class ImageOptions(BaseModel):
     @field_validator("n", "seed", "steps", "num_inference_steps", "output_compression", "partial_images", mode="before")
     @classmethod
     def _integral_number(cls, value: Any) -> Any:
-        # JSON has one number type: 4.0 is the integer 4 (as the native request reads it); 4.5 stays refused.
-        return int(value) if isinstance(value, float) and value.is_integer() else value
+        return json_integer(value)
 
     @property
     def end_user(self) -> str | None:

@@ -2,14 +2,17 @@
 
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.settings import ApiSettings
 from scripts.devstack import wait_until
 from tests.api.fakes import FakeWorker, LiveApi, free_port, settings_for, start_fake_worker
+from tests.postgres import Cluster
 
 
 @pytest.fixture
@@ -55,3 +58,12 @@ def live_api(fake_worker: FakeWorker) -> Iterator[LiveApi]:
     yield LiveApi(url=f"http://127.0.0.1:{port}", server=server)
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The gallery's database URL, as the settings derive it, for each backend."""
+    if request.param == "sqlite":
+        return ApiSettings(_env_file=None, api_data_dir=tmp_path).database_url  # type: ignore[call-arg]
+    cluster: Cluster = request.getfixturevalue("postgres")
+    return ApiSettings(_env_file=None, api_database_url=cluster.database()).database_url  # type: ignore[call-arg]

@@ -14,8 +14,6 @@ from api.gallery.files import digest
 from api.gallery.recording import new_image
 from api.gallery.store import BadCursor, Gallery, NewImage
 from api.native.protocol import GenerateImageRequest
-from api.settings import ApiSettings
-from tests.postgres import Cluster
 
 
 def _row_of(prompt: str, data: bytes, owner: str = "") -> NewImage:
@@ -33,15 +31,6 @@ def png(colour: tuple[int, int, int], side: int = 64) -> bytes:
 
 def image(prompt: str, colour: tuple[int, int, int], owner: str = "") -> NewImage:
     return _row_of(prompt, png(colour), owner)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The gallery's database URL, as the settings derive it, for each backend."""
-    if request.param == "sqlite":
-        return ApiSettings(_env_file=None, api_data_dir=tmp_path).database_url  # type: ignore[call-arg]
-    cluster: Cluster = request.getfixturevalue("postgres")
-    return ApiSettings(_env_file=None, api_database_url=cluster.database()).database_url  # type: ignore[call-arg]
 
 
 @pytest.fixture

@@ -14,17 +14,7 @@ from api.gallery.protocol import GalleryImage
 from api.gallery.recording import new_image
 from api.gallery.store import Gallery
 from api.native.protocol import GenerateImageRequest
-from api.settings import ApiSettings
 from tests.api.test_gallery_store import png
-from tests.postgres import Cluster
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return ApiSettings(_env_file=None, api_data_dir=tmp_path).database_url  # type: ignore[call-arg]
-    cluster: Cluster = request.getfixturevalue("postgres")
-    return ApiSettings(_env_file=None, api_database_url=cluster.database()).database_url  # type: ignore[call-arg]
 
 
 @pytest.fixture
