@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from scripts.devstack import start_api, start_worker
-from scripts.tiny_models import demo_variant
+from scripts.tiny_models import tiny_variant
 
 
 def _stream_images(http: httpx.Client, body: dict[str, Any]) -> int:
@@ -64,20 +64,20 @@ def count_vs_singles(size: int, steps: int, repeats: int, max_batch: int) -> Non
 def model_switch(repeats: int) -> None:
     """Seconds of a request that switches model (free one, load the other) vs one on the model in memory."""
     root = Path(tempfile.mkdtemp(prefix="bench-library-"))
-    demo_variant(root / "variant", seed=1)
+    tiny_variant(root / "variant", seed=1)
     worker = start_worker("bench-switch", WORKER_MODELS_DIR=str(root))
     api = start_api("bench-switch", worker.port)
     body = {"positivePrompt": "a lighthouse at dusk", "width": 64, "height": 64, "steps": 2, "seed": 1}
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{api.port}", timeout=600) as http:
-            for model in ("variant", "demo-tiny-sdxl"):  # each loaded once before timing
+            for model in ("variant", "demo-shapes"):  # each loaded once before timing
                 http.post("/generateimage", json={**body, "model": model}).raise_for_status()
             same, switched = [], []
             for _ in range(repeats):
                 started = time.perf_counter()
                 http.post("/generateimage", json=body).raise_for_status()
                 same.append(time.perf_counter() - started)
-                for model in ("variant", "demo-tiny-sdxl"):
+                for model in ("variant", "demo-shapes"):
                     started = time.perf_counter()
                     http.post("/generateimage", json={**body, "model": model}).raise_for_status()
                     switched.append(time.perf_counter() - started)

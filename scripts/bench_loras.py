@@ -21,7 +21,7 @@ import worker.offline  # noqa: E402, F401  (before diffusers)
 from diffusers import StableDiffusionXLPipeline  # noqa: E402
 from peft import LoraConfig, get_peft_model_state_dict, inject_adapter_in_model  # noqa: E402
 
-from worker.demo_model import build_demo_pipeline  # noqa: E402
+from scripts.tiny_models import demo_pipeline  # noqa: E402
 from worker.loras import LoraFile, LoraSet, scan_loras  # noqa: E402
 from worker.model_loader import load_model  # noqa: E402
 from worker.settings import WorkerSettings  # noqa: E402
@@ -142,7 +142,7 @@ def main() -> None:
 def report(device: str = "cpu", repeats: int = 5, size: int = 256, steps: int = 10) -> None:
     """Print the `make bench` line: per-request seconds with none, one and three tiny LoRAs, fused and unfused."""
     model = load_model(WorkerSettings(PY_MODEL_PATH="", WORKER_DEVICE=device))
-    source = build_demo_pipeline()
+    source = demo_pipeline()
     with tempfile.TemporaryDirectory() as folder:
         targets = {"unet": UNET_TARGETS, "text_encoder": TEXT_TARGETS, "text_encoder_2": TEXT_TARGETS}
         made = [lora_weights(source, seed, targets) for seed in range(3)]

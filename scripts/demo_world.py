@@ -55,6 +55,18 @@ def caption(color: str, shape: str, background: str) -> str:
     return f"a {color} {shape} on a {background} background"
 
 
+# The prompt a newcomer is shown first (README, the page's notice).
+EXAMPLE: Final = "a yellow circle on a blue background"
+
+
+def grammar() -> str:
+    """What the demo model draws, in one line: the caption's form, its words and an example."""
+    return (
+        f'flat shapes on flat backgrounds: "a {{color}} {{shape}} on a {{color}} background" with the colors '
+        f'{", ".join(COLOR_NAMES)} and the shapes {", ".join(SHAPES)} (two different colors), e.g. "{EXAMPLE}"'
+    )
+
+
 def all_captions() -> list[str]:
     """Every caption of the grammar (8 x 7 x 3 = 168), in a fixed order."""
     return [caption(c, s, b) for c, s, b in caption_parts()]

@@ -8,12 +8,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 from dotenv import dotenv_values
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scripts.devstack import REPO_ROOT, Service, answers, wait_until, worker_serving
 
-READY_TIMEOUT_SECONDS = 600  # the first start builds the demo model; real SDXL weights take a while to load
+READY_TIMEOUT_SECONDS = 600  # the demo model loads in seconds; real SDXL weights take a while
 
 
 def settings() -> dict[str, str]:
@@ -79,7 +80,12 @@ def main() -> int:
     else:
         if not stopping:
             page = f"http://localhost:{fe_port}" if "web" in services else f"{api_url}/docs"
-            print(f"\nimg-generator is ready: {page}\n  api: {api_url} (docs at {api_url}/docs)\n  Ctrl+C stops it.\n")
+            print(f"\nimg-generator is ready: {page}\n  api: {api_url} (docs at {api_url}/docs)")
+            ready = httpx.get(f"{api_url}/ready", timeout=10).json()
+            if ready.get("demoModel"):
+                # What to type first: the demo model draws only its toy world.
+                print(f"  model: {ready['model']}, the built-in demo model; it draws {ready.get('description', '')}")
+            print("  Ctrl+C stops it.\n")
             while not stopping and all(s.process is not None and s.process.poll() is None for s in services.values()):
                 time.sleep(0.5)  # waiting for Ctrl+C or a service to exit: nothing to poll for
             code = 0 if stopping else 1

@@ -14,6 +14,7 @@ from worker.engine import Engine, RunFn
 from worker.model_library import ModelEntry, ModelLibrary
 from worker.model_loader import Defaults
 from worker.params import GenerationParams
+from worker.previews import StepLatents
 from worker.server import build_server, set_health
 from worker.servicer import WorkerState
 from worker.settings import WorkerSettings
@@ -32,10 +33,13 @@ class FixedModels:
     def loaded_names(self) -> set[str]:
         return {"stand-in"}
 
+    def description_of(self, entry: ModelEntry) -> str:
+        return "a stand-in: black images"
+
 
 def black_images(batch: list[GenerationParams], on_step: StepHook) -> list[Pixels]:
     """The pipeline's stand-in: one step reported, then black images of the requested sizes."""
-    on_step(1, torch.zeros(len(batch), 4, 8, 8))
+    on_step(1, StepLatents(torch.zeros(len(batch), 4, 8, 8)))
     return [np.zeros((p.height, p.width, 3), dtype=np.uint8) for p in batch]
 
 

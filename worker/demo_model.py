@@ -1,109 +1,13 @@
-"""The built-in demo model: SDXL's pipeline classes with tiny, seeded random weights (its images are noise)."""
+"""The built-in demo model: models/demo-shapes, a small SDXL trained here on a toy world of flat shapes.
 
-import logging
-import shutil
-import tempfile
+It draws what `a {color} {shape} on a {color} background` asks (its model card, models/demo-shapes/README.md,
+has the grammar, the scores and the recipe: scripts/train_demo.py). It ships in the repo, so it loads offline in
+a second; its own defaults and preview map are in its img-generator.json (worker/model_sidecar.py).
+"""
+
 from pathlib import Path
+from typing import Final
 
-import torch
-from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
-
-from worker.checkpoint import BUNDLED_SDXL_CONFIG_DIR
-
-log = logging.getLogger(__name__)
-
-DEMO_MODEL_NAME = "demo-tiny-sdxl"
-# Bump when the architecture below changes, so an old cache is rebuilt rather than loaded.
-DEMO_VERSION = "1"
-_SEED = 20240611
-_TEXT_WIDTH = 32  # hidden size of each tiny text encoder; SDXL concatenates both (768 + 1280 in the real one)
-_TIME_EMBED = 8  # SDXL's addition_time_embed_dim is 256
-
-
-def _text_encoder_config() -> CLIPTextConfig:
-    """A tiny CLIP text transformer over the real 49408-token CLIP vocabulary."""
-    return CLIPTextConfig(
-        vocab_size=49408,
-        hidden_size=_TEXT_WIDTH,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        max_position_embeddings=77,
-        projection_dim=_TEXT_WIDTH,
-        hidden_act="gelu",
-        bos_token_id=49406,
-        eos_token_id=49407,
-        pad_token_id=49407,
-    )
-
-
-def build_demo_pipeline() -> StableDiffusionXLPipeline:
-    """Build the demo pipeline from a fixed seed: same seed, same torch, same weights."""
-    torch.manual_seed(_SEED)
-    unet = UNet2DConditionModel(
-        sample_size=64,  # 64 latents x 8 = 512 px default, where SDXL base has 128 (1024 px)
-        in_channels=4,
-        out_channels=4,
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        attention_head_dim=(2, 4),
-        transformer_layers_per_block=(1, 1),
-        use_linear_projection=True,
-        cross_attention_dim=2 * _TEXT_WIDTH,
-        # SDXL's micro-conditioning: pooled text embedding + 6 size/crop values, as in the real UNet.
-        addition_embed_type="text_time",
-        addition_time_embed_dim=_TIME_EMBED,
-        projection_class_embeddings_input_dim=_TEXT_WIDTH + 6 * _TIME_EMBED,
-        norm_num_groups=8,
-    )
-    # Four blocks: the latent is 1/8 of the image per side, as in SDXL's VAE.
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        latent_channels=4,
-        block_out_channels=(8, 16, 32, 32),
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        layers_per_block=1,
-        norm_num_groups=8,
-        sample_size=512,
-        scaling_factor=0.13025,
-        force_upcast=True,
-    )
-    scheduler = EulerDiscreteScheduler.from_pretrained(BUNDLED_SDXL_CONFIG_DIR, subfolder="scheduler")
-    tokenizer = CLIPTokenizer.from_pretrained(BUNDLED_SDXL_CONFIG_DIR, subfolder="tokenizer")
-    tokenizer_2 = CLIPTokenizer.from_pretrained(BUNDLED_SDXL_CONFIG_DIR, subfolder="tokenizer_2")
-    text_encoder = CLIPTextModel(_text_encoder_config())
-    text_encoder_2 = CLIPTextModelWithProjection(_text_encoder_config())
-    return StableDiffusionXLPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        text_encoder_2=text_encoder_2,
-        tokenizer=tokenizer,
-        tokenizer_2=tokenizer_2,
-        unet=unet,
-        scheduler=scheduler,
-        add_watermarker=False,
-    )
-
-
-def demo_model_dir(cache_dir: Path) -> Path:
-    """Build the demo model into `cache_dir` unless a copy of this version is there; return its folder."""
-    target = cache_dir / f"v{DEMO_VERSION}"
-    if (target / "model_index.json").is_file():
-        return target
-    log.info("building the demo model into %s (first start only)", target)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=cache_dir))
-    build_demo_pipeline().save_pretrained(staging)
-    # A rename is atomic: a second worker starting at the same time never loads a half-written folder.
-    try:
-        staging.rename(target)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not (target / "model_index.json").is_file():
-            raise
-    return target
+DEMO_MODEL_NAME: Final = "demo-shapes"
+# Beside the package, as models/sdxl-base is (worker/checkpoint.py): the repo and the worker image lay it out so.
+DEMO_MODEL_DIR: Final = Path(__file__).resolve().parent.parent / "models" / DEMO_MODEL_NAME

@@ -18,7 +18,7 @@ import torch
 from worker import metrics
 from worker.errors import Cancelled, DeadlinePassed, Draining, OutOfMemory, QueueFull, WorkerError
 from worker.params import GenerationParams
-from worker.previews import latents_to_preview
+from worker.previews import StepLatents
 from worker.text_to_image import Pixels, StepHook, batch_key
 
 log = logging.getLogger(__name__)
@@ -299,7 +299,7 @@ class Engine:
         # From an init image only about steps x strength steps run: progress counts those.
         total = batch[0].params.run_steps
 
-        def on_step(step: int, latents: torch.Tensor) -> None:
+        def on_step(step: int, latents: StepLatents) -> None:
             # A batch stops when every job in it is cancelled; one cancelled job alone rides along.
             if all(job.cancelled.is_set() for job in batch):
                 raise Cancelled("the request was cancelled")
@@ -308,7 +308,7 @@ class Engine:
             seconds_per_step = (time.perf_counter() - started) / step
             for index, job in enumerate(batch):
                 if job.events is not None and not job.cancelled.is_set():
-                    preview = latents_to_preview(latents[index : index + 1]) if wants_preview else None
+                    preview = latents.preview_of(index) if wants_preview else None
                     job._post(Step(step, total, seconds_per_step, preview))
 
         return on_step

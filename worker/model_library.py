@@ -102,7 +102,8 @@ class ModelLibrary:
     def refresh(self) -> list[ModelEntry]:
         """Scan the library again; the demo model and the configured default are always listed."""
         entries = scan(self.root)
-        entries.setdefault(DEMO_MODEL_NAME, ModelEntry(DEMO_MODEL_NAME, None, "demo"))
+        # Over the scan's entry: the repo's own models/ holds the demo's folder, which is the demo, not a folder.
+        entries[DEMO_MODEL_NAME] = ModelEntry(DEMO_MODEL_NAME, None, "demo")
         entries.setdefault(self._default.name, self._default)
         loras = scan_loras(self.root / "loras")
         with self._lock:

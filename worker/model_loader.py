@@ -14,7 +14,9 @@ import worker.offline  # noqa: F401  (must run before diffusers is imported)
 from worker import samplers
 from worker.checkpoint import BUNDLED_SDXL_CONFIG_DIR, CheckpointError, check_sdxl_checkpoint, check_sdxl_folder
 from worker.checkpoint_kind import CheckpointKind, inspect_file, inspect_folder
-from worker.demo_model import DEMO_MODEL_NAME, demo_model_dir
+from worker.demo_model import DEMO_MODEL_DIR, DEMO_MODEL_NAME
+from worker.model_sidecar import ModelSidecar, read_sidecar
+from worker.previews import SDXL_PREVIEW, LatentPreview
 from worker.settings import WorkerSettings
 from worker.speedups import apply_speedups
 
@@ -23,9 +25,8 @@ log = logging.getLogger(__name__)
 diffusers_logging.disable_progress_bar()
 transformers_logging.disable_progress_bar()
 
-# SDXL base's defaults, as the original project used them; the demo model keeps guidance but runs fewer steps.
+# SDXL base's default, as the original project used it; a folder's img-generator.json may name its own.
 SDXL_DEFAULT_STEPS = 30
-DEMO_DEFAULT_STEPS = 20
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,16 @@ class LoadedModel:
     defaults: Defaults
     # The weights it came from (a file or a diffusers folder); None for the demo model.
     path: Path | None = None
+    # What it draws and how to prompt it (its folder's img-generator.json); empty when the folder says nothing.
+    description: str = ""
+    # Its latent-to-RGB map for the live previews.
+    preview: LatentPreview = SDXL_PREVIEW
+
+
+def own_steps_and_guidance(sidecar: ModelSidecar) -> tuple[int, float]:
+    """Steps and guidance for a request that leaves them unset: the model folder's own, else SDXL base's."""
+    guidance = DEFAULT_GUIDANCE_SCALE if sidecar.guidance_scale is None else sidecar.guidance_scale
+    return sidecar.steps or SDXL_DEFAULT_STEPS, guidance
 
 
 def choose_device(setting: str) -> torch.device:
@@ -122,14 +133,18 @@ def _loadable(kind: CheckpointKind) -> CheckpointKind:
 
 def _load(settings: WorkerSettings, path: Path | None, device: torch.device, dtype: torch.dtype) -> LoadedModel:
     if path is None:
-        folder = demo_model_dir(settings.demo_cache_dir)
-        pipeline = StableDiffusionXLPipeline.from_pretrained(folder, local_files_only=True, dtype=dtype)
-        name, is_demo, steps = DEMO_MODEL_NAME, True, DEMO_DEFAULT_STEPS
+        if not (DEMO_MODEL_DIR / "model_index.json").is_file():
+            raise CheckpointError(
+                f"the demo model is missing from {DEMO_MODEL_DIR} (git checkout models/{DEMO_MODEL_NAME}, "
+                "or retrain it: make train-demo)"
+            )
+        pipeline = StableDiffusionXLPipeline.from_pretrained(DEMO_MODEL_DIR, local_files_only=True, dtype=dtype)
+        name, is_demo = DEMO_MODEL_NAME, True
     elif path.is_dir():
         check_sdxl_folder(path)
         kind = _loadable(inspect_folder(path))
         pipeline = StableDiffusionXLPipeline.from_pretrained(path, local_files_only=True, dtype=dtype)
-        name, is_demo, steps = model_name(path), False, SDXL_DEFAULT_STEPS
+        name, is_demo = model_name(path), False
     else:
         check_sdxl_checkpoint(path)
         kind = _loadable(inspect_file(path))
@@ -137,7 +152,8 @@ def _load(settings: WorkerSettings, path: Path | None, device: torch.device, dty
         pipeline = StableDiffusionXLPipeline.from_single_file(
             path, config=str(BUNDLED_SDXL_CONFIG_DIR), local_files_only=True, dtype=dtype
         )
-        name, is_demo, steps = model_name(path), False, SDXL_DEFAULT_STEPS
+        name, is_demo = model_name(path), False
+    sidecar = read_sidecar(DEMO_MODEL_DIR if path is None else path)
     if path is not None and kind.scheduler_overrides:
         # A v-prediction fine-tune denoises wrongly as epsilon: its scheduler (and every sampler built from its
         # config, worker/samplers.py) must know. Logged, since the file's markers decided it.
@@ -150,12 +166,9 @@ def _load(settings: WorkerSettings, path: Path | None, device: torch.device, dty
     if applied:
         log.info("speed-ups: %s", ", ".join(applied))
     size = pipeline.unet.config.sample_size * pipeline.vae_scale_factor
+    steps, guidance = own_steps_and_guidance(sidecar)
     defaults = Defaults(
-        width=size,
-        height=size,
-        steps=steps,
-        guidance_scale=DEFAULT_GUIDANCE_SCALE,
-        sampler=samplers.name_of(pipeline.scheduler),
+        width=size, height=size, steps=steps, guidance_scale=guidance, sampler=samplers.name_of(pipeline.scheduler)
     )
-    log.info("loaded %s%s on %s (%s)", name, " (demo model: images are noise)" if is_demo else "", device, dtype)
-    return LoadedModel(pipeline, name, is_demo, device, dtype, defaults, path)
+    log.info("loaded %s%s on %s (%s)", name, " (the built-in demo model)" if is_demo else "", device, dtype)
+    return LoadedModel(pipeline, name, is_demo, device, dtype, defaults, path, sidecar.description, sidecar.preview)

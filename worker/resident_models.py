@@ -16,14 +16,15 @@ from typing import Any
 
 import diffusers
 import torch
-from genproto.limits import DEFAULT_GUIDANCE_SCALE
 
 from worker import samplers
 from worker.checkpoint import BUNDLED_SDXL_CONFIG_DIR, CheckpointError, check_sdxl_checkpoint, check_sdxl_folder
+from worker.demo_model import DEMO_MODEL_DIR
 from worker.errors import InvalidRequest
 from worker.loras import LoraFile, LoraSet
 from worker.model_library import ModelEntry, ModelLibrary
-from worker.model_loader import DEMO_DEFAULT_STEPS, SDXL_DEFAULT_STEPS, Defaults, LoadedModel, load_model_at
+from worker.model_loader import Defaults, LoadedModel, load_model_at, own_steps_and_guidance
+from worker.model_sidecar import ModelSidecar, read_sidecar
 from worker.params import GenerationParams
 from worker.settings import WorkerSettings
 from worker.text_to_image import Pixels, StepHook, TextToImage
@@ -43,8 +44,9 @@ def _read_json(path: Path) -> dict[str, Any]:
     return content if isinstance(content, dict) else {}
 
 
-def estimate_defaults(folder: Path, steps: int) -> Defaults:
-    """A model's defaults from its configs, without loading it: its native size and its own scheduler's sampler."""
+def estimate_defaults(folder: Path) -> Defaults:
+    """A model's defaults from its configs, without loading it: its native size, its own scheduler's sampler, and
+    its sidecar's steps and guidance."""
     unet = _read_json(folder / "unet" / "config.json")
     vae = _read_json(folder / "vae" / "config.json")
     scale = 2 ** (len(vae.get("block_out_channels", [0, 0, 0, 0])) - 1)
@@ -52,7 +54,11 @@ def estimate_defaults(folder: Path, steps: int) -> Defaults:
     scheduler_config = _read_json(folder / "scheduler" / "scheduler_config.json")
     cls = getattr(diffusers, str(scheduler_config.get("_class_name", "")), None)
     sampler = samplers.name_of(cls.from_config(scheduler_config)) if cls is not None else None
-    return Defaults(size, size, steps, DEFAULT_GUIDANCE_SCALE, sampler)
+    try:
+        sidecar = read_sidecar(folder)
+    except CheckpointError:
+        sidecar = ModelSidecar()  # loading it will say what is wrong; an estimate must not fail /ready
+    return Defaults(size, size, *own_steps_and_guidance(sidecar), sampler)
 
 
 class ResidentModels:
@@ -84,18 +90,25 @@ class ResidentModels:
         estimate = self._estimates.get(entry)
         if estimate is None:
             if entry.kind == "demo":
-                estimate = estimate_defaults(self._demo_folder(), DEMO_DEFAULT_STEPS)
+                estimate = estimate_defaults(DEMO_MODEL_DIR)
             else:
                 folder = entry.path if entry.kind == "folder" and entry.path is not None else BUNDLED_SDXL_CONFIG_DIR
-                estimate = estimate_defaults(folder, SDXL_DEFAULT_STEPS)
+                estimate = estimate_defaults(folder)
             with self._lock:
                 self._estimates[entry] = estimate
         return estimate
 
-    def _demo_folder(self) -> Path:
-        from worker.demo_model import demo_model_dir  # builds it only if missing, which load did already
-
-        return demo_model_dir(self.settings.demo_cache_dir)
+    def description_of(self, entry: ModelEntry) -> str:
+        """What the model draws and how to prompt it, as its folder's sidecar says; empty when it says nothing."""
+        with self._lock:
+            resident = self._loaded.get(entry.name)
+        if resident is not None:
+            return resident[0].description
+        folder = DEMO_MODEL_DIR if entry.kind == "demo" else entry.path
+        try:
+            return read_sidecar(folder).description
+        except CheckpointError:
+            return ""
 
     def load(self, entry: ModelEntry) -> LoadedModel:
         """The model in memory, loading it (and freeing the least recently used beyond the limit) if needed."""
@@ -119,7 +132,8 @@ class ResidentModels:
             raise ModelUnavailable(f"model {entry.name!r} could not be loaded: {error}") from None
         with self._lock:
             loras = LoraSet(model.pipeline, self.settings.lora_cache_size)
-            self._loaded[entry.name] = (model, TextToImage(model.pipeline, self.prompt_cache_size), loras)
+            runner = TextToImage(model.pipeline, self.prompt_cache_size, model.preview)
+            self._loaded[entry.name] = (model, runner, loras)
         log.info("loaded %s in %.2fs", entry.name, time.perf_counter() - started)
         return model
 

@@ -91,6 +91,10 @@ class Models(Protocol):
         """The models in memory now."""
         ...
 
+    def description_of(self, entry: ModelEntry) -> str:
+        """What the model draws and how to prompt it; empty when it says nothing."""
+        ...
+
 
 class WorkerState:
     """What the handlers share: the library, the models and the engine once ready, and whether the worker drains."""
@@ -288,6 +292,7 @@ class ImageServicer(generator_pb2_grpc.ImageServiceServicer):
             worker_id=self._state.worker_id,
             default_sampler=defaults.sampler or "",
             max_count=self._state.max_count,
+            description=models.description_of(model),
         )
 
     @grpc_errors

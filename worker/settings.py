@@ -21,7 +21,8 @@ class WorkerSettings(BaseSettings):
     model_path: str = Field(
         "",
         alias="PY_MODEL_PATH",
-        description="A .safetensors SDXL checkpoint or a diffusers folder; empty: the built-in demo model.",
+        description="A .safetensors SDXL checkpoint or a diffusers folder; empty: the built-in demo model "
+        "(models/demo-shapes).",
     )
     model_mount_path: Path = Field(
         Path("/models"), alias="MODEL_MOUNT_PATH", description="Second place a relative PY_MODEL_PATH is looked up."
@@ -45,11 +46,6 @@ class WorkerSettings(BaseSettings):
     queue_size: int = Field(16, ge=1, le=1024, alias="WORKER_QUEUE_SIZE", description="Requests that may wait.")
     drain_grace_seconds: float = Field(
         30.0, gt=0, alias="WORKER_DRAIN_GRACE_SECONDS", description="On SIGTERM, how long accepted work may run."
-    )
-    demo_cache_dir: Path = Field(
-        REPO_ROOT / "models" / ".cache" / "demo-sdxl",
-        alias="WORKER_DEMO_CACHE_DIR",
-        description="Where the demo model is saved after it is first built.",
     )
     warmup: bool = Field(True, alias="WORKER_WARMUP", description="Run one generation before reporting SERVING.")
     png_encoder: Literal["fpng", "pillow"] = Field(

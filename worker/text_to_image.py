@@ -6,18 +6,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import torch
 from diffusers import StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline, StableDiffusionXLPipeline
 from PIL import Image
 
 from worker import init_images, samplers
 from worker.params import GenerationParams
+from worker.previews import SDXL_PREVIEW, LatentPreview, Pixels, StepLatents
 from worker.prompt_encoding import PromptKey, count_chunks, encode_prompt_pair, prompt_cache_key
 
-Pixels = npt.NDArray[np.uint8]
-# Called after each denoising step with (steps done, latents of the whole batch); raising Cancelled stops it.
-StepHook = Callable[[int, torch.Tensor], None]
+__all__ = ["Pixels", "StepHook", "TextToImage", "batch_key"]
+# Called after each denoising step with (steps done, the whole batch's latents); raising Cancelled stops it.
+StepHook = Callable[[int, StepLatents], None]
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,12 @@ def batch_key(params: GenerationParams) -> tuple[object, ...]:
 class TextToImage:
     """The pipeline and its prompt-embedding cache."""
 
-    def __init__(self, pipeline: StableDiffusionXLPipeline, prompt_cache_size: int = 64) -> None:
+    def __init__(
+        self, pipeline: StableDiffusionXLPipeline, prompt_cache_size: int = 64, preview: LatentPreview = SDXL_PREVIEW
+    ) -> None:
         self.pipeline = pipeline
+        # The model's latent-to-RGB map for the live previews.
+        self.preview = preview
         # The model's own scheduler, as loaded: every job's scheduler is built from its config.
         self.own_scheduler = pipeline.scheduler
         # Built on the first image-to-image or inpainting job, over the same modules.
@@ -117,7 +121,7 @@ class TextToImage:
         def on_step_end(_pipe: Any, step: int, _timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
             # A Cancelled raised here leaves the denoising loop at once and skips the VAE decode, which is
             # what a cancelled job should cost; the pipeline's own `interrupt` flag would still decode.
-            on_step(step + 1, tensors["latents"])
+            on_step(step + 1, StepLatents(tensors["latents"], self.preview))
             return tensors
 
         # A fresh scheduler per call: no step state (a multistep solver's history, a noise sampler) carries over.

@@ -370,7 +370,12 @@ class ReadyResponse(BaseModel):
     status: Literal["ready"] = "ready"
     model: str = Field(description="The loaded model's name.")
     demoModel: bool = Field(  # the wire name
-        description="True when the worker runs the built-in demo model (its images are noise)."
+        description="True when the worker runs the built-in demo model (models/demo-shapes: it draws flat shapes)."
+    )
+    description: str = Field(
+        "",
+        description="What the model draws and how to prompt it, as its folder says (the demo model's grammar); "
+        "empty when the model says nothing.",
     )
     device: str = Field(description='The torch device, e.g. "cuda:0" or "cpu".')
     dtype: str = Field(description='The denoiser\'s dtype, e.g. "float16".')

@@ -39,7 +39,7 @@ IMAGE_HEADERS: Final[dict[str, str]] = {
     "X-Steps": "Denoising steps.",
     "X-Guidance-Scale": "Guidance scale.",
     "X-Model": "The loaded model's name (percent-encoded beyond ASCII).",
-    "X-Demo-Model": "true when the built-in demo model made the image (its images are noise).",
+    "X-Demo-Model": "true when the built-in demo model (models/demo-shapes) made the image.",
     "X-Generation-Seconds": "Seconds the pipeline ran (queue wait and encoding excluded).",
     "X-Sampler": "The sampler that ran (A1111's name; the model's own when the request named none).",
     "X-Schedule-Type": "The schedule type that ran (what Automatic resolved to).",

@@ -91,6 +91,7 @@ def ready_response(workers: list[WorkerHealth], gallery: bool) -> ReadyResponse:
     return ReadyResponse(
         model=info.model_name,
         demoModel=info.demo_model,
+        description=info.description,
         device=info.device,
         dtype=info.dtype,
         defaults=Defaults(

@@ -254,9 +254,9 @@ class GenerateImageResponse(_message.Message):
     guidance_scale: _builtins.float
     """The guidance scale used."""
     model_name: _builtins.str
-    """The name of the loaded model, e.g. "sd_xl_base_1.0.safetensors" or "demo-tiny-sdxl"."""
+    """The name of the loaded model, e.g. "sd_xl_base_1.0.safetensors" or "demo-shapes"."""
     demo_model: _builtins.bool
-    """True when the image came from the built-in demo model (random weights: its images are noise)."""
+    """True when the image came from the built-in demo model (models/demo-shapes: flat shapes on flat backgrounds)."""
     generation_seconds: _builtins.float
     """Seconds the pipeline ran for this image (queue wait and encoding excluded)."""
     worker_id: _builtins.str
@@ -519,6 +519,7 @@ class ModelInfo(_message.Message):
     WORKER_ID_FIELD_NUMBER: _builtins.int
     DEFAULT_SAMPLER_FIELD_NUMBER: _builtins.int
     MAX_COUNT_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
     model_name: _builtins.str
     """The name of the loaded model."""
     demo_model: _builtins.bool
@@ -545,6 +546,10 @@ class ModelInfo(_message.Message):
     """The sampler the model's own scheduler is (A1111's name), used when a request names none."""
     max_count: _builtins.int
     """The most images one request may ask for on this worker (WORKER_MAX_COUNT)."""
+    description: _builtins.str
+    """What the default model draws and how to prompt it (its folder's img-generator.json; the demo model's grammar);
+    empty when the model says nothing.
+    """
     def __init__(
         self,
         *,
@@ -561,10 +566,11 @@ class ModelInfo(_message.Message):
         worker_id: _builtins.str = ...,
         default_sampler: _builtins.str = ...,
         max_count: _builtins.int = ...,
+        description: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_guidance_scale", b"default_guidance_scale", "default_height", b"default_height", "default_sampler", b"default_sampler", "default_steps", b"default_steps", "default_width", b"default_width", "demo_model", b"demo_model", "device", b"device", "dtype", b"dtype", "max_count", b"max_count", "model_name", b"model_name", "queue_capacity", b"queue_capacity", "queue_length", b"queue_length", "worker_id", b"worker_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_guidance_scale", b"default_guidance_scale", "default_height", b"default_height", "default_sampler", b"default_sampler", "default_steps", b"default_steps", "default_width", b"default_width", "demo_model", b"demo_model", "description", b"description", "device", b"device", "dtype", b"dtype", "max_count", b"max_count", "model_name", b"model_name", "queue_capacity", b"queue_capacity", "queue_length", b"queue_length", "worker_id", b"worker_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

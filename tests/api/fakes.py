@@ -29,8 +29,9 @@ SERVER_OPTIONS = [
 PNG = b"\x89PNG\r\n\x1a\n" + b"fake image bytes"
 
 MODEL_INFO = generator_pb2.ModelInfo(
-    model_name="demo-tiny-sdxl",
+    model_name="demo-shapes",
     demo_model=True,
+    description="flat shapes on flat backgrounds",
     device="cpu",
     dtype="float32",
     default_width=512,
@@ -44,7 +45,7 @@ MODEL_INFO = generator_pb2.ModelInfo(
 )
 
 LIBRARY_MODEL = generator_pb2.LibraryModel(
-    name="demo-tiny-sdxl", title="demo-tiny-sdxl", kind="demo", loaded=True, is_default=True, demo=True
+    name="demo-shapes", title="demo-shapes", kind="demo", loaded=True, is_default=True, demo=True
 )
 
 
@@ -59,7 +60,7 @@ def reply_for(request: generator_pb2.GenerateImageRequest) -> generator_pb2.Gene
         height=request.height if request.HasField("height") else 512,
         steps=request.steps if request.HasField("steps") else 20,
         guidance_scale=request.guidance_scale if request.HasField("guidance_scale") else 7.0,
-        model_name="demo-tiny-sdxl",
+        model_name="demo-shapes",
         demo_model=True,
         generation_seconds=0.25,
     )

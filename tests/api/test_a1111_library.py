@@ -10,19 +10,19 @@ from api.a1111.jobs import Job, Jobs
 def test_sd_models_in_a1111s_shape(client: TestClient) -> None:
     assert client.get("/sdapi/v1/sd-models").json() == [
         {
-            "title": "demo-tiny-sdxl",
-            "model_name": "demo-tiny-sdxl",
+            "title": "demo-shapes",
+            "model_name": "demo-shapes",
             "hash": None,
             "sha256": None,
-            "filename": "demo-tiny-sdxl",
+            "filename": "demo-shapes",
             "config": None,
         }
     ]
 
 
 def test_options_hold_the_default_models_title_and_set_it(client: TestClient) -> None:
-    assert client.get("/sdapi/v1/options").json()["sd_model_checkpoint"] == "demo-tiny-sdxl"
-    response = client.post("/sdapi/v1/options", json={"sd_model_checkpoint": "demo-tiny-sdxl", "samples_format": "jpg"})
+    assert client.get("/sdapi/v1/options").json()["sd_model_checkpoint"] == "demo-shapes"
+    response = client.post("/sdapi/v1/options", json={"sd_model_checkpoint": "demo-shapes", "samples_format": "jpg"})
     assert response.status_code == 200 and response.json() is None
     refused = client.post("/sdapi/v1/options", json={"sd_model_checkpoint": "nope"})
     assert refused.status_code == 422

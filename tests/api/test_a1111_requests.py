@@ -97,10 +97,10 @@ def test_sampler_index_is_the_sampler_without_sampler_name(client: TestClient, f
 
 
 def test_override_settings_picks_the_model_by_title_or_name(client: TestClient, fake_worker: FakeWorker) -> None:
-    for name in ("demo-tiny-sdxl", "demo-tiny-sdxl [0123456789]", "demo-tiny-sdxl.safetensors"):
+    for name in ("demo-shapes", "demo-shapes [0123456789]", "demo-shapes.safetensors"):
         body = {**SMALL, "override_settings": {"sd_model_checkpoint": name, "CLIP_stop_at_last_layers": 2}}
         assert client.post("/sdapi/v1/txt2img", json=body).status_code == 200
-        assert fake_worker.images.requests[-1].model == "demo-tiny-sdxl"
+        assert fake_worker.images.requests[-1].model == "demo-shapes"
     body = {**SMALL, "override_settings": {"sd_model_checkpoint": "sd_xl_base_1.0 [31e35c80fc]"}}
     message = refusal(client.post("/sdapi/v1/txt2img", json=body))
     assert message == (

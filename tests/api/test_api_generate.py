@@ -23,7 +23,7 @@ def test_generate_answers_the_workers_png_with_the_values_used(client: TestClien
     assert response.headers["X-Height"] == "512"
     assert response.headers["X-Steps"] == "20"
     assert response.headers["X-Guidance-Scale"] == "7"
-    assert response.headers["X-Model"] == "demo-tiny-sdxl"
+    assert response.headers["X-Model"] == "demo-shapes"
     assert response.headers["X-Demo-Model"] == "true"
     assert response.headers["X-Generation-Seconds"] == "0.250"
 

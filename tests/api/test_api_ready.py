@@ -28,8 +28,9 @@ def test_ready_reports_the_model_when_the_worker_is_serving(client: TestClient) 
     assert response.status_code == 200
     assert response.json() == {
         "status": "ready",
-        "model": "demo-tiny-sdxl",
+        "model": "demo-shapes",
         "demoModel": True,
+        "description": "flat shapes on flat backgrounds",
         "device": "cpu",
         "dtype": "float32",
         "defaults": {"width": 512, "height": 512, "steps": 20, "guidanceScale": 7.0, "sampler": "Euler"},

@@ -179,7 +179,7 @@ def test_cpu_override_drops_the_gpu_and_runs_the_demo_model() -> None:
     assert "deploy" not in worker
     assert worker["environment"]["WORKER_DEVICE"] == "cpu"
     assert worker["environment"]["PY_MODEL_PATH"] == ""
-    # The demo model's cache survives restarts; the weights mount stays read-only.
+    # The worker's caches survive restarts; the weights mount stays read-only.
     targets = {volume["target"]: volume for volume in worker["volumes"]}
     assert targets["/app/models/.cache"]["type"] == "volume"
     assert targets[read_env(ROOT / ".env")["MODEL_MOUNT_PATH"]]["read_only"] is True

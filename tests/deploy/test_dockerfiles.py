@@ -83,7 +83,7 @@ def test_web_image_is_multi_stage_and_runs_the_standalone_server() -> None:
     [
         "models/sd_xl_base_1.0.safetensors",
         "models/stable-diffusion-xl-base-1.0/unet/diffusion_pytorch_model.safetensors",
-        "models/.cache/demo-sdxl/model_index.json",
+        "models/.cache/tiny-sdxl/v1/model_index.json",
         ".venv/bin/python",
         "web/node_modules/next/package.json",
         "web/.next/standalone/server.js",
@@ -105,6 +105,8 @@ def test_root_context_holds_everything_the_images_copy(service: str) -> None:
     for source in sources:
         assert not dockerignored(ROOT_IGNORE, source), source
     assert not dockerignored(ROOT_IGNORE, "models/sdxl-base/unet/config.json")
+    # The demo model ships in the image: the default when PY_MODEL_PATH is empty.
+    assert not dockerignored(ROOT_IGNORE, "models/demo-shapes/unet/diffusion_pytorch_model.safetensors")
     assert not dockerignored(ROOT_IGNORE, "proto/genproto/generator_pb2.py")
 
 

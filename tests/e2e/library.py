@@ -4,11 +4,11 @@ from pathlib import Path
 
 from safetensors.torch import save_file
 
-from scripts.tiny_models import demo_variant
+from scripts.tiny_models import tiny_variant
 from tests.worker.ldm_export import pipeline_to_sgm
 from tests.worker.test_single_file_load import tiny_sdxl_pipeline
 
-__all__ = ["corrupt_copy", "demo_variant", "tiny_sdxl_file"]
+__all__ = ["corrupt_copy", "tiny_sdxl_file", "tiny_variant"]
 
 
 def tiny_sdxl_file(path: Path) -> Path:

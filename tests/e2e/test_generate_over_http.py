@@ -5,7 +5,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import numpy as np
 
+from scripts.demo_world import EXAMPLE
 from tests.e2e.images import png_pixels
+from worker.demo_model import DEMO_MODEL_DIR
+from worker.model_sidecar import read_sidecar
 
 SMALL = {"width": 128, "height": 96, "steps": 3}
 
@@ -26,9 +29,18 @@ def test_ready_names_the_demo_model_and_its_defaults(http: httpx.Client) -> None
     assert response.status_code == 200
     body = response.json()
     assert body["demoModel"] is True
-    assert body["model"] == "demo-tiny-sdxl"
+    assert body["model"] == "demo-shapes"
     assert body["device"] == "cpu"
-    assert body["defaults"] == {"width": 512, "height": 512, "steps": 20, "guidanceScale": 7.0, "sampler": "Euler"}
+    # The demo's own defaults (its img-generator.json), and what it draws.
+    sidecar = read_sidecar(DEMO_MODEL_DIR)
+    assert body["defaults"] == {
+        "width": 256,
+        "height": 256,
+        "steps": sidecar.steps,
+        "guidanceScale": sidecar.guidance_scale,
+        "sampler": "Euler",
+    }
+    assert body["description"] == sidecar.description and EXAMPLE in body["description"]
     assert body["maxCount"] == 8
 
 
@@ -38,8 +50,8 @@ def test_original_two_field_request_gets_a_png_at_the_model_defaults(http: httpx
     assert response.headers["content-type"] == "image/png"
     seed = response.headers["x-seed"]
     assert response.headers["content-disposition"] == f"inline; filename=img-{seed}.png"
-    assert png_pixels(response.content).shape == (512, 512, 3)
-    assert response.headers["x-steps"] == "20"
+    assert png_pixels(response.content).shape == (256, 256, 3)  # the demo model's own size
+    assert response.headers["x-steps"] == str(read_sidecar(DEMO_MODEL_DIR).steps)
     assert response.headers["x-demo-model"] == "true"
 
 

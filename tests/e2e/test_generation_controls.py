@@ -123,7 +123,7 @@ def test_an_independent_reader_gets_the_parameters_back(http: httpx.Client, imag
     (sampler,) = info.samplers
     assert sampler.name == "DPM++ 2M"
     assert sampler.parameters == {"steps": "5", "cfg_scale": "6.5", "seed": "42", "scheduler": "Karras"}
-    assert sampler.model is not None and sampler.model.name == "demo-tiny-sdxl"
+    assert sampler.model is not None and sampler.model.name == "demo-shapes"
     assert info.metadata["Size"] == "80x64"
 
 

@@ -167,8 +167,11 @@ def test_a_worker_killed_under_load_fails_no_request_it_had_not_started(cluster:
 
 def test_a_worker_with_a_full_queue_makes_the_api_use_the_others(cluster: Cluster) -> None:
     cluster.ensure_running()
+    # A worker restarted just now is picked only once the api's channel has reconnected to it.
+    wait_until(lambda: cluster.serving() == {"serving": 3, "total": 3}, 60, "/ready saw all three workers serving")
     full = cluster.workers["worker-a"]
-    long_job = generator_pb2.GenerateImageRequest(positive_prompt="long", width=256, height=256, steps=40)
+    # Long enough (seconds a job) that none ends while the short ones run; cancelled at the end.
+    long_job = generator_pb2.GenerateImageRequest(positive_prompt="long", width=512, height=512, steps=150)
     with grpc.insecure_channel(f"127.0.0.1:{full.port}") as channel:
         images = generator_pb2_grpc.ImageServiceStub(channel)
         capacity = images.GetModelInfo(generator_pb2.GetModelInfoRequest(), timeout=10).queue_capacity

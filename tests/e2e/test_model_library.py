@@ -10,7 +10,7 @@ import pytest
 
 from scripts.devstack import Service, start_api, start_worker, wait_until
 from tests.e2e.images import png_pixels
-from tests.e2e.library import corrupt_copy, demo_variant, tiny_sdxl_file
+from tests.e2e.library import corrupt_copy, tiny_sdxl_file, tiny_variant
 
 SMALL: dict[str, Any] = {"positivePrompt": "a lighthouse at dusk", "width": 64, "height": 64, "steps": 3, "seed": 11}
 
@@ -18,9 +18,9 @@ SMALL: dict[str, Any] = {"positivePrompt": "a lighthouse at dusk", "width": 64, 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("library")
-    demo_variant(root / "variant", seed=1)
+    tiny_variant(root / "variant", seed=1)
     (root / "styles").mkdir()
-    demo_variant(root / "styles" / "other", seed=2)
+    tiny_variant(root / "styles" / "other", seed=2)
     tiny = tiny_sdxl_file(root / "tiny_sdxl.safetensors")
     corrupt_copy(tiny, root / "broken.safetensors")
     (root / "not-a-model.safetensors").write_bytes(b"\x00" * 32)
@@ -55,9 +55,9 @@ def models(http: httpx.Client) -> dict[str, dict[str, Any]]:
 def test_the_library_lists_folders_files_and_the_demo(http: httpx.Client) -> None:
     listed = models(http)
     # A cut-short file and one that is no safetensors fail the start-up checks: not listed (the log says why).
-    assert set(listed) == {"demo-tiny-sdxl", "variant", "styles/other", "tiny_sdxl"}
-    assert listed["demo-tiny-sdxl"]["demo"] and listed["demo-tiny-sdxl"]["default"]
-    assert listed["demo-tiny-sdxl"]["loaded"]
+    assert set(listed) == {"demo-shapes", "variant", "styles/other", "tiny_sdxl"}
+    assert listed["demo-shapes"]["demo"] and listed["demo-shapes"]["default"]
+    assert listed["demo-shapes"]["loaded"]
     assert listed["variant"]["kind"] == "folder" and listed["tiny_sdxl"]["kind"] == "file"
     # Hashes come from a background thread: the list answers at once, and the hash follows.
     wait_until(lambda: models(http)["tiny_sdxl"]["hash"] is not None, 60, "the file's hash")
@@ -71,12 +71,12 @@ def test_the_library_lists_folders_files_and_the_demo(http: httpx.Client) -> Non
 
 def test_a_request_chooses_its_model_and_switching_back_gives_the_same_pixels(http: httpx.Client) -> None:
     before = generate(http)
-    assert before.headers["x-model"] == "demo-tiny-sdxl"
+    assert before.headers["x-model"] == "demo-shapes"
     variant = generate(http, model="variant")
     assert variant.status_code == 200, variant.text
     assert variant.headers["x-model"] == "variant"
     assert not np.array_equal(png_pixels(variant.content), png_pixels(before.content))
-    assert models(http)["variant"]["loaded"] and not models(http)["demo-tiny-sdxl"]["loaded"]
+    assert models(http)["variant"]["loaded"] and not models(http)["demo-shapes"]["loaded"]
     assert generate(http, model="styles/other").headers["x-model"] == "styles/other"
     assert generate(http).content == before.content
 
@@ -110,12 +110,12 @@ def test_the_default_model_can_be_changed_and_back(http: httpx.Client) -> None:
         assert generate(http).headers["x-model"] == "variant"
         assert http.get("/ready").json()["model"] == "variant"
     finally:
-        http.put("/models/default", json={"name": "demo-tiny-sdxl"}).raise_for_status()
+        http.put("/models/default", json={"name": "demo-shapes"}).raise_for_status()
     assert http.put("/models/default", json={"name": "../x"}).status_code == 422
 
 
 def test_refresh_finds_a_new_model(http: httpx.Client, library: Path) -> None:
-    demo_variant(library / "added", seed=3)
+    tiny_variant(library / "added", seed=3)
     assert "added" not in models(http)
     refreshed = http.post("/models/refresh")
     assert refreshed.status_code == 200
@@ -125,11 +125,11 @@ def test_refresh_finds_a_new_model(http: httpx.Client, library: Path) -> None:
 
 def test_memory_stays_flat_over_ten_switches(http: httpx.Client, stack: tuple[Service, Service]) -> None:
     worker = stack[0]
-    for model in ("variant", "demo-tiny-sdxl"):  # both loaded once: allocator pools and caches warmed
+    for model in ("variant", "demo-shapes"):  # both loaded once: allocator pools and caches warmed
         assert generate(http, model=model).status_code == 200
     start = worker.rss_mib()
     for _ in range(5):
-        for model in ("variant", "demo-tiny-sdxl"):
+        for model in ("variant", "demo-shapes"):
             assert generate(http, model=model).status_code == 200
     end = worker.rss_mib()
     print(f"worker RSS over 10 switches: {start:.0f} MiB -> {end:.0f} MiB")

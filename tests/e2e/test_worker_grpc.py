@@ -56,7 +56,7 @@ def test_client_of_the_original_two_field_proto_gets_a_png(worker: Service, tmp_
     mime_type, filename_hint = done.stdout.split()
     assert mime_type == "image/png"
     assert filename_hint.endswith(".png")
-    assert png_pixels(image.read_bytes()).shape == (512, 512, 3)  # the demo model's defaults
+    assert png_pixels(image.read_bytes()).shape == (256, 256, 3)  # the demo model's defaults
 
 
 def test_undecodable_request_bytes_are_refused_and_the_worker_keeps_serving(channel: grpc.Channel) -> None:

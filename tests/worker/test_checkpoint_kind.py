@@ -9,12 +9,12 @@ import torch
 from diffusers import DPMSolverMultistepScheduler, EulerDiscreteScheduler
 from safetensors.torch import save_file
 
+from scripts.tiny_models import tiny_model_dir
 from tests.worker.ldm_export import pipeline_to_sgm
 from tests.worker.test_checkpoint import SDXL_BASE_KEYS
 from tests.worker.test_single_file_load import tiny_sdxl_pipeline
 from worker.checkpoint import BUNDLED_SDXL_CONFIG_DIR, CheckpointError, check_sdxl_checkpoint, check_sdxl_folder
 from worker.checkpoint_kind import CheckpointKind, inspect_file, inspect_folder
-from worker.demo_model import demo_model_dir
 
 PLAIN_SDXL = CheckpointKind("epsilon", False, "sdxl", {}, None)
 V_PREDICTION: dict[str, object] = {"prediction_type": "v_prediction"}
@@ -247,7 +247,7 @@ def test_the_bundled_sdxl_base_configs_are_plain_sdxl() -> None:
 
 def test_the_demo_model_folder_is_plain_sdxl(tmp_path: Path) -> None:
     # SDXL's classes at toy widths with one level less: not held to SDXL base's depth.
-    folder = demo_model_dir(tmp_path / "demo")
+    folder = tiny_model_dir(tmp_path / "demo")
     check_sdxl_folder(folder)
     assert inspect_folder(folder) == PLAIN_SDXL
 
@@ -340,12 +340,12 @@ def test_the_loader_refuses_playground_before_loading_anything(
 
 
 def test_the_loader_gives_a_v_prediction_folder_a_v_prediction_scheduler(tmp_path: Path) -> None:
-    from tests.e2e.library import demo_variant
+    from tests.e2e.library import tiny_variant
     from worker.model_loader import load_model_at
     from worker.samplers import build
     from worker.settings import WorkerSettings
 
-    folder = demo_variant(tmp_path / "vpred", seed=4)
+    folder = tiny_variant(tmp_path / "vpred", seed=4)
     config_file = folder / "scheduler" / "scheduler_config.json"
     config = json.loads(config_file.read_text())
     config.update(prediction_type="v_prediction", rescale_betas_zero_snr=True)

@@ -1,9 +1,24 @@
-"""The adherence scorer on hand-made images: colours by nearest CSS colour, shapes by their box's fill ratio."""
+"""The adherence scorer on hand-made images (colours by nearest CSS colour, shapes by their box's fill ratio), and
+the demo model scored by it on a small set of prompts and seeds that training never saw."""
 
 import numpy as np
 import numpy.typing as npt
 
-from scripts.demo_eval import COLOR_NAMES, COLORS, classify_shape, fill_ratio, quantize, score, summarise
+from scripts.demo_eval import (
+    COLOR_NAMES,
+    COLORS,
+    OFF_GRAMMAR,
+    TARGETS,
+    classify_shape,
+    evaluation_jobs,
+    fill_ratio,
+    generate,
+    meets_targets,
+    quantize,
+    score,
+    summarise,
+)
+from worker.model_loader import LoadedModel
 
 SIDE = 128
 
@@ -88,3 +103,19 @@ def test_rates_are_shares_of_the_images() -> None:
     scores = [score(image, "red", "square", "blue"), score(image, "red", "circle", "blue")]
     assert summarise(scores) == {"background": 1.0, "shape_color": 1.0, "shape_kind": 0.5}
     assert summarise([]) == {"background": 0.0, "shape_color": 0.0, "shape_kind": 0.0}
+
+
+def test_the_demo_model_meets_its_targets_on_a_small_unseen_set(demo_model: LoadedModel) -> None:
+    # Every 7th caption (24, all shapes and colours), at the model's own defaults, as `make demo-eval` renders.
+    jobs = evaluation_jobs(per_caption=1, every=7)
+    d = demo_model.defaults
+    prompts = [f"a {c} {s} on a {b} background" for (c, s, b), _ in jobs]
+    images = generate(demo_model.pipeline, prompts, [seed for _, seed in jobs], d.steps, d.guidance_scale, d.width)
+    rates = summarise([score(image, *parts) for image, (parts, _) in zip(images, jobs, strict=True)])
+    assert all(meets_targets(rates).values()), (rates, TARGETS)
+
+
+def test_prompts_outside_the_grammar_still_give_images(demo_model: LoadedModel) -> None:
+    d = demo_model.defaults
+    images = generate(demo_model.pipeline, list(OFF_GRAMMAR), [1] * len(OFF_GRAMMAR), 2, d.guidance_scale, d.width)
+    assert [image.shape for image in images] == [(d.height, d.width, 3)] * len(OFF_GRAMMAR)

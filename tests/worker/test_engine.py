@@ -10,6 +10,7 @@ import torch
 from worker.engine import Engine, Queued, Started, Step
 from worker.errors import Cancelled, DeadlinePassed, NotReady, OutOfMemory, QueueFull
 from worker.params import GenerationParams
+from worker.previews import StepLatents
 from worker.text_to_image import Pixels, StepHook
 
 
@@ -32,7 +33,9 @@ class BlockingRun:
         step = 0
         while not self.release.wait(0.01):
             step += 1
-            on_step(step, torch.zeros(len(batch), 4, 8, 8))  # raises Cancelled when the batch was cancelled
+            on_step(
+                step, StepLatents(torch.zeros(len(batch), 4, 8, 8))
+            )  # raises Cancelled when the batch was cancelled
         return [np.full((p.height, p.width, 3), p.seed, dtype=np.uint8) for p in batch]
 
 
@@ -155,7 +158,7 @@ def test_an_unexpected_error_fails_only_its_own_job() -> None:
 def test_streamed_job_reports_queue_positions_start_steps_and_previews() -> None:
     def run(batch: list[GenerationParams], on_step: StepHook) -> list[Pixels]:
         for step in range(1, batch[0].steps + 1):
-            on_step(step, torch.randn(len(batch), 4, 16, 24))
+            on_step(step, StepLatents(torch.randn(len(batch), 4, 16, 24)))
         return [np.zeros((p.height, p.width, 3), dtype=np.uint8) for p in batch]
 
     engine = Engine(run, capacity=4, preview_every=2)
@@ -181,10 +184,10 @@ def test_streamed_job_reports_queue_positions_start_steps_and_previews() -> None
 
 def test_unary_job_computes_no_previews(monkeypatch: pytest.MonkeyPatch) -> None:
     previews: list[int] = []
-    monkeypatch.setattr("worker.engine.latents_to_preview", lambda latents: previews.append(1))
+    monkeypatch.setattr(StepLatents, "preview_of", lambda latents, index: previews.append(index))
 
     def run(batch: list[GenerationParams], on_step: StepHook) -> list[Pixels]:
-        latents = torch.randn(len(batch), 4, 8, 8)
+        latents = StepLatents(torch.randn(len(batch), 4, 8, 8))
         for step in range(1, batch[0].steps + 1):
             on_step(step, latents)
         return [np.zeros((p.height, p.width, 3), dtype=np.uint8) for p in batch]

@@ -1,4 +1,4 @@
-"""LoRAs on the demo model: the library scan, A1111's hash, the fit check, and jobs that leave no trace."""
+"""LoRAs on the tiny model: the library scan, A1111's hash, the fit check, and jobs that leave no trace."""
 
 import hashlib
 import os
@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from scripts.bench_loras import TEXT_TARGETS, UNET_TARGETS, Weights, lora_weights, save_diffusers_lora
-from worker.demo_model import build_demo_pipeline
+from scripts.tiny_models import build_tiny_pipeline, tiny_model_dir
 from worker.errors import InvalidRequest
 from worker.loras import LoraFile, LoraSet, lora_hash, scan_loras
 from worker.model_loader import LoadedModel, load_model
@@ -40,7 +40,7 @@ _TOP_SGM = {
 
 def sgm_name(path: str, layers_per_block: int, up_with_attention: set[int]) -> str:
     """A diffusers UNet layer's name in Stability's layout (input_blocks…), which kohya's SDXL LoRAs are named in."""
-    # tests/worker/ldm_export.py's mapping, for any number of resnets per level (the demo UNet has 1, SDXL 2).
+    # tests/worker/ldm_export.py's mapping, for any number of resnets per level (the tiny UNet has 1, SDXL 2).
     if path in _TOP_SGM:
         return _TOP_SGM[path]
     match = re.fullmatch(
@@ -123,8 +123,9 @@ class Library:
 
 @pytest.fixture(scope="module")
 def source() -> Any:
-    """A clean demo pipeline the LoRAs are made for, never given one."""
-    return build_demo_pipeline()
+    """A clean tiny pipeline the LoRAs are made for, never given one: kohya's SGM names assume SDXL's block layout,
+    which the tiny model's two levels keep (the demo model's three levels with attention only at the deepest do not)."""
+    return build_tiny_pipeline()
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +170,8 @@ def library(tmp_path_factory: pytest.TempPathFactory, source: Any) -> Library:
 
 @pytest.fixture(scope="module")
 def model() -> LoadedModel:
-    """This module's own demo model: adapters wrap its layers, so the session's shared one stays as it was loaded."""
-    return load_model(WorkerSettings(PY_MODEL_PATH="", WORKER_DEVICE="cpu"))
+    """This module's own tiny model: adapters wrap its layers, so no other test's model is touched."""
+    return load_model(WorkerSettings(PY_MODEL_PATH=str(tiny_model_dir()), WORKER_DEVICE="cpu"))
 
 
 def pixels(pipeline: Any) -> torch.Tensor:
@@ -441,7 +442,7 @@ def test_the_least_recently_used_lora_is_unloaded(model: LoadedModel, library: L
 
 
 def test_loras_reach_attention_behind_fused_qkv_projections(library: Library) -> None:
-    plain, fused = build_demo_pipeline(), build_demo_pipeline()
+    plain, fused = build_tiny_pipeline(), build_tiny_pipeline()
     fused.fuse_qkv_projections()  # what worker/speedups.py does on CUDA
     for pipeline in (plain, fused):
         pipeline.set_progress_bar_config(disable=True)

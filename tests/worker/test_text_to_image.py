@@ -10,6 +10,7 @@ from worker.errors import Cancelled
 from worker.init_images import Prepared
 from worker.model_loader import LoadedModel
 from worker.params import GenerationParams
+from worker.previews import StepLatents
 from worker.text_to_image import Pixels, TextToImage
 
 
@@ -25,7 +26,7 @@ def params(
 
 @pytest.fixture
 def t2i(demo_model: LoadedModel) -> TextToImage:
-    return TextToImage(demo_model.pipeline, prompt_cache_size=8)
+    return TextToImage(demo_model.pipeline, prompt_cache_size=8, preview=demo_model.preview)
 
 
 def one(t2i: TextToImage, p: GenerationParams) -> Pixels:
@@ -55,9 +56,10 @@ def test_a_stop_request_ends_generation_at_the_next_step_without_decoding(
     real_decode = vae.decode
     monkeypatch.setattr(vae, "decode", lambda *a, **k: decodes.append(1) or real_decode(*a, **k))
 
-    def stop_after_two_steps(step: int, latents: torch.Tensor) -> None:
+    def stop_after_two_steps(step: int, latents: StepLatents) -> None:
         steps.append(step)
-        assert latents.shape == (1, 4, 16, 16)  # the 128x128 image's latents
+        assert latents.latents.shape == (1, 4, 16, 16)  # the 128x128 image's latents
+        assert latents.preview is t2i.preview  # previewed with the model's own map
         if step == 2:
             raise Cancelled("the request was cancelled")
 

@@ -121,6 +121,32 @@ export class GeneratorPage {
     }, url);
   }
 
+  /** Share of the shown image's pixels nearest (by RGB distance) to each colour of `palette`, read in the page. */
+  async colorShares(palette: Record<string, readonly [number, number, number]>): Promise<Record<string, number>> {
+    await this.naturalSize();
+    return this.image.evaluate((img: HTMLImageElement, colors) => {
+      const canvas = document.createElement("canvas");
+      canvas.width = img.naturalWidth;
+      canvas.height = img.naturalHeight;
+      const context = canvas.getContext("2d")!;
+      context.drawImage(img, 0, 0);
+      const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+      const names = Object.keys(colors);
+      const counts = new Map(names.map((name) => [name, 0]));
+      for (let i = 0; i < data.length; i += 4) {
+        let best = names[0];
+        let bestDistance = Infinity;
+        for (const name of names) {
+          const [r, g, b] = colors[name];
+          const distance = (data[i] - r) ** 2 + (data[i + 1] - g) ** 2 + (data[i + 2] - b) ** 2;
+          if (distance < bestDistance) [best, bestDistance] = [name, distance];
+        }
+        counts.set(best, counts.get(best)! + 1);
+      }
+      return Object.fromEntries(names.map((name) => [name, counts.get(name)! / (data.length / 4)]));
+    }, palette);
+  }
+
   async naturalSize(): Promise<{ width: number; height: number }> {
     await expect
       .poll(() => this.image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0))

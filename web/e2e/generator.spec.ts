@@ -7,8 +7,20 @@ import { WEB_DIR, apiUrl, readState, sleep, startApi, stop, webUrl, writeState }
 
 // Small and few steps: 2 CPU cores run the demo model at these sizes in well under a second.
 const SMALL = { width: 128, height: 128, steps: 2 };
+// The demo model's world (scripts/demo_world.py): CSS named colours, and the prompt a newcomer is shown first.
+const CSS_COLORS = {
+  red: [255, 0, 0],
+  green: [0, 128, 0],
+  blue: [0, 0, 255],
+  yellow: [255, 255, 0],
+  white: [255, 255, 255],
+  black: [0, 0, 0],
+  orange: [255, 165, 0],
+  purple: [128, 0, 128],
+} as const;
+const DEMO_PROMPT = "a yellow circle on a blue background";
 
-test("the empty page has labelled prompts, a placeholder and says the demo model's images are noise", async ({
+test("the empty page has labelled prompts, a placeholder and says what the demo model draws", async ({
   generator,
   page,
 }) => {
@@ -17,7 +29,7 @@ test("the empty page has labelled prompts, a placeholder and says the demo model
   await expect(generator.negativePrompt).toBeVisible();
   await expect(generator.placeholder).toBeVisible();
   await expect(generator.image).toHaveCount(0);
-  await expect(page.getByTestId("demo-notice")).toContainText(/noise/i);
+  await expect(page.getByTestId("demo-notice")).toContainText(DEMO_PROMPT);
   await expect(page.getByTestId("model-status")).toContainText(/demo model/i);
   await expect(page.getByRole("button", { name: /^Generate$/ })).toBeEnabled();
   await generator.screenshot("empty");
@@ -70,17 +82,33 @@ test("generates an image, shows it with the seed used, and downloads it under th
   const [download] = await Promise.all([page.waitForEvent("download"), downloadLink.click()]);
   expect(download.suggestedFilename()).toBe(`img-${seed}.png`);
 
-  const shot = await generator.screenshot("generated");
-  // The README's copy changes on every run (seed, timings): refresh it only when asked (`make screenshot`).
-  if (process.env.UPDATE_README_SCREENSHOT === "1") {
-    mkdirSync(join(WEB_DIR, "docs"), { recursive: true });
-    copyFileSync(shot, join(WEB_DIR, "docs", "screenshot.png"));
-  }
+  await generator.screenshot("generated");
 
   // One click reuses the seed: the seed becomes fixed at that value.
   await page.getByRole("button", { name: `Reuse seed ${seed}` }).click();
   await expect(page.getByRole("radio", { name: "Fixed" })).toBeChecked();
   await expect(page.getByLabel("Seed value")).toHaveValue(seed);
+});
+
+test("the demo model draws what its prompt asks, at its own defaults", async ({ generator, page }) => {
+  // Only the prompt and a seed: size, steps and guidance are the model's own, as GET /ready gives them.
+  await generator.fill({ prompt: DEMO_PROMPT, seed: 3 });
+  await generator.generate();
+  await expect(generator.error).toHaveCount(0);
+  expect(await generator.naturalSize()).toEqual({ width: 256, height: 256 });
+  const shares = await generator.colorShares(CSS_COLORS);
+  const ranked = Object.keys(shares).sort((a, b) => shares[b] - shares[a]);
+  // The eval's checks (scripts/demo_eval.py): the background the most common colour, the shape's among the top two.
+  expect(ranked[0]).toBe("blue");
+  expect(ranked.slice(0, 2)).toContain("yellow");
+  expect(shares.yellow).toBeGreaterThan(0.04);
+  const shot = await generator.screenshot("demo-prompt");
+  // The README's copy changes on every run (timings): refresh it only when asked (`make screenshot`).
+  if (process.env.UPDATE_README_SCREENSHOT === "1") {
+    mkdirSync(join(WEB_DIR, "docs"), { recursive: true });
+    copyFileSync(shot, join(WEB_DIR, "docs", "screenshot.png"));
+  }
+  await expect(page.getByTestId("demo-notice")).toBeVisible();
 });
 
 test("the preview's aspect ratio follows the requested width and height", async ({ generator, page }) => {

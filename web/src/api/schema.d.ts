@@ -2398,9 +2398,15 @@ export interface components {
             defaults: components["schemas"]["Defaults"];
             /**
              * Demomodel
-             * @description True when the worker runs the built-in demo model (its images are noise).
+             * @description True when the worker runs the built-in demo model (models/demo-shapes: it draws flat shapes).
              */
             demoModel: boolean;
+            /**
+             * Description
+             * @description What the model draws and how to prompt it, as its folder says (the demo model's grammar); empty when the model says nothing.
+             * @default
+             */
+            description?: string;
             /**
              * Device
              * @description The torch device, e.g. "cuda:0" or "cpu".
@@ -3147,7 +3153,7 @@ export interface operations {
             /** @description The image's bytes in the requested `format` (PNG unless asked); the values used are in the X-* headers. */
             200: {
                 headers: {
-                    /** @description true when the built-in demo model made the image (its images are noise). */
+                    /** @description true when the built-in demo model (models/demo-shapes) made the image. */
                     "X-Demo-Model"?: string;
                     /** @description Image to image only: the denoising strength used. */
                     "X-Denoising-Strength"?: string;

@@ -103,6 +103,7 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
   let demoModel: string | null = null;
   if (ready.state === "ready") demoModel = ready.info.demoModel ? ready.info.model : null;
   else if (current?.info.demoModel) demoModel = current.info.model ?? "demo";
+  const demoDescription = ready.state === "ready" ? ready.info.description ?? "" : "";
 
   return (
     <div className="container max-w-6xl space-y-6 py-6">
@@ -115,7 +116,7 @@ export function ImageGenerator({ apiBaseUrl, apiKey }: { apiBaseUrl: string; api
         <ModelStatusBadge ready={ready} apiBaseUrl={apiBaseUrl} />
       </header>
 
-      {demoModel !== null && <DemoModelNotice model={demoModel} />}
+      {demoModel !== null && <DemoModelNotice model={demoModel} description={demoDescription} />}
       {/* Said once: while Generate's own alert tells why it failed, the header's badge is enough. */}
       {generation.state.phase !== "failed" && <NotReadyNotice ready={ready} />}
 

@@ -39,16 +39,16 @@ export function ModelStatusBadge({ ready, apiBaseUrl }: { ready: ReadyState; api
   );
 }
 
-/** Said wherever a person looks: the demo model's pictures are noise, not a broken page. */
-export function DemoModelNotice({ model }: { model: string }) {
+/** Said wherever a person looks: the demo model draws only its toy world, so a photo prompt is not a broken page. */
+export function DemoModelNotice({ model, description }: { model: string; description: string }) {
   return (
     <Alert variant="warning" role="note" data-testid="demo-notice">
       <AlertTriangle aria-hidden="true" className="h-4 w-4" />
       <AlertTitle>Demo model</AlertTitle>
       <AlertDescription>
-        The worker runs the built-in demo model ({model}): a tiny SDXL with random weights, so its images are noise. Put
-        SDXL weights in <code className="font-mono">models/</code> and set{" "}
-        <code className="font-mono">PY_MODEL_PATH</code> for real pictures.
+        The worker runs the built-in demo model ({model}), a small SDXL trained on a toy world. It draws{" "}
+        {description || "flat shapes on flat backgrounds"}. Put SDXL weights in <code className="font-mono">models/</code>{" "}
+        and set <code className="font-mono">PY_MODEL_PATH</code> for real pictures.
       </AlertDescription>
     </Alert>
   );
