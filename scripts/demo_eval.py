@@ -143,16 +143,16 @@ def main() -> None:
     import torch
     from PIL import Image
 
-    from scripts.train_demo import load_pipeline
-    from worker.model_loader import own_steps_and_guidance
-    from worker.model_sidecar import read_sidecar
+    from worker.model_loader import load_model_at
+    from worker.settings import WorkerSettings
 
     torch.set_num_threads(args.threads)
-    pipeline = load_pipeline(args.model)
-    steps, guidance = own_steps_and_guidance(read_sidecar(args.model))
-    args.steps = args.steps or steps
-    args.guidance = guidance if args.guidance is None else args.guidance
-    args.side = args.side or pipeline.unet.config.sample_size * pipeline.vae_scale_factor
+    # Loaded as the worker loads it, so its defaults are the ones a request without values gets.
+    model = load_model_at(WorkerSettings(WORKER_DEVICE="cpu"), args.model.resolve())
+    pipeline, defaults = model.pipeline, model.defaults
+    args.steps = args.steps or defaults.steps
+    args.guidance = defaults.guidance_scale if args.guidance is None else args.guidance
+    args.side = args.side or defaults.width
     jobs = evaluation_jobs(args.per_caption)
     if args.limit:
         jobs = jobs[: args.limit]

@@ -16,7 +16,7 @@ from peft import LoraConfig, get_peft_model_state_dict, inject_adapter_in_model
 
 from scripts.bench_loras import UNET_TARGETS, Weights
 from scripts.demo_world import caption_parts, random_scene, render
-from scripts.train_demo import TIME_IDS, alphas_cumprod
+from scripts.train_demo import alphas_cumprod, epsilon_errors
 
 
 def train_background_lora(
@@ -47,22 +47,11 @@ def train_background_lora(
     optimizer = torch.optim.AdamW(trainable, lr=5e-3, weight_decay=0.0)
     schedule = alphas_cumprod(pipeline.scheduler)
     generator = torch.Generator().manual_seed(seed)
-    size = 8
-    time_ids = torch.tensor([TIME_IDS], dtype=torch.float32).repeat(size, 1)
     unet.train()
     for _ in range(steps):
-        index = torch.randint(len(latents), (size,), generator=generator)
-        noise = torch.randn(latents[index].shape, generator=generator)
-        timestep = torch.randint(len(schedule), (size,), generator=generator)
-        alpha = schedule[timestep].view(-1, 1, 1, 1)
-        noisy = alpha.sqrt() * latents[index] + (1 - alpha).sqrt() * noise
-        prediction = unet(
-            noisy,
-            timestep,
-            encoder_hidden_states=embeds[index],
-            added_cond_kwargs={"text_embeds": pooled[index], "time_ids": time_ids},
-        ).sample
-        loss = torch.nn.functional.mse_loss(prediction, noise)
+        index = torch.randint(len(latents), (8,), generator=generator)
+        errors, _ = epsilon_errors(unet, latents[index], embeds[index], pooled[index], schedule, generator)
+        loss = errors.mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

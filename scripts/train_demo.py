@@ -130,13 +130,6 @@ def build_pipeline() -> StableDiffusionXLPipeline:
     )
 
 
-def load_pipeline(folder: Path) -> StableDiffusionXLPipeline:
-    """The saved model, as the worker loads a diffusers folder (local files only, float32 on CPU)."""
-    pipeline = StableDiffusionXLPipeline.from_pretrained(folder, local_files_only=True, dtype=torch.float32)
-    pipeline.set_progress_bar_config(disable=True)
-    return pipeline
-
-
 class Progress:
     """Progress lines with the elapsed time since the run began."""
 
@@ -298,6 +291,34 @@ def alphas_cumprod(scheduler: EulerDiscreteScheduler) -> torch.Tensor:
     return torch.cumprod(1 - betas, dim=0)
 
 
+def epsilon_errors(
+    unet: UNet2DConditionModel,
+    clean: torch.Tensor,
+    embeds: torch.Tensor,
+    pooled: torch.Tensor,
+    schedule: torch.Tensor,
+    generator: torch.Generator,
+    offset_noise: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One DDPM epsilon step on a batch of clean latents: (each sample's squared error, the timesteps drawn)."""
+    noise = torch.randn(clean.shape, generator=generator)
+    if offset_noise:
+        # Offset noise (a per-image, per-channel constant on top): a flat image's colour is its latents' mean,
+        # which SDXL's schedule leaves readable even at t=999, so without it the model takes the colour from the
+        # starting noise instead of the caption.
+        noise = noise + offset_noise * torch.randn((len(clean), clean.shape[1], 1, 1), generator=generator)
+    timestep = torch.randint(len(schedule), (len(clean),), generator=generator)
+    alpha = schedule[timestep].view(-1, 1, 1, 1)
+    time_ids = torch.tensor([TIME_IDS], dtype=torch.float32).repeat(len(clean), 1)
+    prediction = unet(
+        alpha.sqrt() * clean + (1 - alpha).sqrt() * noise,
+        timestep,
+        encoder_hidden_states=embeds,
+        added_cond_kwargs={"text_embeds": pooled, "time_ids": time_ids},
+    ).sample
+    return ((prediction - noise) ** 2).mean(dim=(1, 2, 3)), timestep
+
+
 def train_unet(
     unet: UNet2DConditionModel,
     data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
@@ -312,7 +333,6 @@ def train_unet(
     latents, labels, embeds, pooled = data
     empty = len(embeds) - 1
     generator = torch.Generator().manual_seed(TRAIN_SEED)
-    time_ids = torch.tensor([TIME_IDS], dtype=torch.float32).repeat(args.batch, 1)
     optimizer = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=1e-2)
     # Min-SNR weighting (Hang et al. 2023): the easy low-noise steps stop dominating, so it learns faster.
     snr = schedule / (1 - schedule)
@@ -328,22 +348,9 @@ def train_unet(
         # The empty prompt now and then, so the unconditional prediction that guidance needs is learned too.
         dropped = torch.rand(args.batch, generator=generator) < args.drop
         caption[dropped] = empty
-        clean = latents[index]
-        # Offset noise (a per-image, per-channel constant on top): a flat image's colour is its latents' mean,
-        # which SDXL's schedule leaves readable even at t=999, so without it the model takes the colour from the
-        # starting noise instead of the caption.
-        noise = torch.randn(clean.shape, generator=generator)
-        noise = noise + args.offset_noise * torch.randn((args.batch, 4, 1, 1), generator=generator)
-        timestep = torch.randint(len(schedule), (args.batch,), generator=generator)
-        alpha = schedule[timestep].view(-1, 1, 1, 1)
-        noisy = alpha.sqrt() * clean + (1 - alpha).sqrt() * noise
-        prediction = unet(
-            noisy,
-            timestep,
-            encoder_hidden_states=embeds[caption],
-            added_cond_kwargs={"text_embeds": pooled[caption], "time_ids": time_ids},
-        ).sample
-        per_sample = ((prediction - noise) ** 2).mean(dim=(1, 2, 3))
+        per_sample, timestep = epsilon_errors(
+            unet, latents[index], embeds[caption], pooled[caption], schedule, generator, args.offset_noise
+        )
         loss = (per_sample * weights[timestep]).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -11,3 +11,8 @@ from typing import Final
 DEMO_MODEL_NAME: Final = "demo-shapes"
 # Beside the package, as models/sdxl-base is (worker/checkpoint.py): the repo and the worker image lay it out so.
 DEMO_MODEL_DIR: Final = Path(__file__).resolve().parent.parent / "models" / DEMO_MODEL_NAME
+
+
+def model_files(path: Path | None) -> Path:
+    """Where a model's files are: its path, or the demo's folder for the demo model (path None)."""
+    return DEMO_MODEL_DIR if path is None else path

@@ -14,7 +14,7 @@ import worker.offline  # noqa: F401  (must run before diffusers is imported)
 from worker import samplers
 from worker.checkpoint import BUNDLED_SDXL_CONFIG_DIR, CheckpointError, check_sdxl_checkpoint, check_sdxl_folder
 from worker.checkpoint_kind import CheckpointKind, inspect_file, inspect_folder
-from worker.demo_model import DEMO_MODEL_DIR, DEMO_MODEL_NAME
+from worker.demo_model import DEMO_MODEL_DIR, DEMO_MODEL_NAME, model_files
 from worker.model_sidecar import ModelSidecar, read_sidecar
 from worker.previews import SDXL_PREVIEW, LatentPreview
 from worker.settings import WorkerSettings
@@ -153,7 +153,7 @@ def _load(settings: WorkerSettings, path: Path | None, device: torch.device, dty
             path, config=str(BUNDLED_SDXL_CONFIG_DIR), local_files_only=True, dtype=dtype
         )
         name, is_demo = model_name(path), False
-    sidecar = read_sidecar(DEMO_MODEL_DIR if path is None else path)
+    sidecar = read_sidecar(model_files(path))
     if path is not None and kind.scheduler_overrides:
         # A v-prediction fine-tune denoises wrongly as epsilon: its scheduler (and every sampler built from its
         # config, worker/samplers.py) must know. Logged, since the file's markers decided it.

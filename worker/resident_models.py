@@ -19,7 +19,7 @@ import torch
 
 from worker import samplers
 from worker.checkpoint import BUNDLED_SDXL_CONFIG_DIR, CheckpointError, check_sdxl_checkpoint, check_sdxl_folder
-from worker.demo_model import DEMO_MODEL_DIR
+from worker.demo_model import model_files
 from worker.errors import InvalidRequest
 from worker.loras import LoraFile, LoraSet
 from worker.model_library import ModelEntry, ModelLibrary
@@ -44,9 +44,9 @@ def _read_json(path: Path) -> dict[str, Any]:
     return content if isinstance(content, dict) else {}
 
 
-def estimate_defaults(folder: Path) -> Defaults:
-    """A model's defaults from its configs, without loading it: its native size, its own scheduler's sampler, and
-    its sidecar's steps and guidance."""
+def estimate(folder: Path) -> tuple[Defaults, str]:
+    """A model's defaults and description from its files, without loading it: its native size, its own scheduler's
+    sampler, and its sidecar's steps, guidance and description."""
     unet = _read_json(folder / "unet" / "config.json")
     vae = _read_json(folder / "vae" / "config.json")
     scale = 2 ** (len(vae.get("block_out_channels", [0, 0, 0, 0])) - 1)
@@ -58,7 +58,7 @@ def estimate_defaults(folder: Path) -> Defaults:
         sidecar = read_sidecar(folder)
     except CheckpointError:
         sidecar = ModelSidecar()  # loading it will say what is wrong; an estimate must not fail /ready
-    return Defaults(size, size, *own_steps_and_guidance(sidecar), sampler)
+    return Defaults(size, size, *own_steps_and_guidance(sidecar), sampler), sidecar.description
 
 
 class ResidentModels:
@@ -73,8 +73,9 @@ class ResidentModels:
         self.prompt_cache_size = prompt_cache_size
         self._loaded: OrderedDict[str, tuple[LoadedModel, TextToImage, LoraSet]] = OrderedDict()
         self._lock = threading.Lock()  # for the handlers' reads (loaded_names, defaults_of)
-        # Defaults of models not in memory, read from their configs once: /ready and every request ask.
-        self._estimates: dict[ModelEntry, Defaults] = {}
+        # Defaults and descriptions of models not in memory, read from their files once: /ready and every request
+        # ask.
+        self._estimates: dict[ModelEntry, tuple[Defaults, str]] = {}
 
     def loaded_names(self) -> set[str]:
         """The models in memory now."""
@@ -83,32 +84,25 @@ class ResidentModels:
 
     def defaults_of(self, entry: ModelEntry) -> Defaults:
         """The values a request for this model gets when it leaves them unset."""
-        with self._lock:
-            resident = self._loaded.get(entry.name)
-        if resident is not None:
-            return resident[0].defaults
-        estimate = self._estimates.get(entry)
-        if estimate is None:
-            if entry.kind == "demo":
-                estimate = estimate_defaults(DEMO_MODEL_DIR)
-            else:
-                folder = entry.path if entry.kind == "folder" and entry.path is not None else BUNDLED_SDXL_CONFIG_DIR
-                estimate = estimate_defaults(folder)
-            with self._lock:
-                self._estimates[entry] = estimate
-        return estimate
+        return self._about(entry)[0]
 
     def description_of(self, entry: ModelEntry) -> str:
         """What the model draws and how to prompt it, as its folder's sidecar says; empty when it says nothing."""
+        return self._about(entry)[1]
+
+    def _about(self, entry: ModelEntry) -> tuple[Defaults, str]:
         with self._lock:
             resident = self._loaded.get(entry.name)
+            known = self._estimates.get(entry)
         if resident is not None:
-            return resident[0].description
-        folder = DEMO_MODEL_DIR if entry.kind == "demo" else entry.path
-        try:
-            return read_sidecar(folder).description
-        except CheckpointError:
-            return ""
+            return resident[0].defaults, resident[0].description
+        if known is None:
+            # A single file brings no configs of its own: SDXL base's bundled ones describe it.
+            folder = model_files(entry.path) if entry.kind != "file" else BUNDLED_SDXL_CONFIG_DIR
+            known = estimate(folder)
+            with self._lock:
+                self._estimates[entry] = known
+        return known
 
     def load(self, entry: ModelEntry) -> LoadedModel:
         """The model in memory, loading it (and freeing the least recently used beyond the limit) if needed."""

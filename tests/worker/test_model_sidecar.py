@@ -10,7 +10,7 @@ from worker.checkpoint import CheckpointError
 from worker.demo_model import DEMO_MODEL_DIR
 from worker.model_sidecar import SIDECAR_NAME, ModelSidecar, read_sidecar
 from worker.previews import SDXL_PREVIEW
-from worker.resident_models import estimate_defaults
+from worker.resident_models import estimate
 
 
 def _folder_with(tmp_path: Path, sidecar: object) -> Path:
@@ -25,11 +25,10 @@ def test_a_folder_without_one_says_nothing(tmp_path: Path) -> None:
     assert read_sidecar(None).preview is SDXL_PREVIEW
 
 
-def test_its_steps_and_guidance_become_the_defaults_without_loading_the_model(tmp_path: Path) -> None:
+def test_its_steps_guidance_and_description_are_known_without_loading_the_model(tmp_path: Path) -> None:
     folder = _folder_with(tmp_path, {"description": "dots", "steps": 9, "guidance_scale": 3.5})
-    defaults = estimate_defaults(folder)
-    assert (defaults.steps, defaults.guidance_scale) == (9, 3.5)
-    assert read_sidecar(folder).description == "dots"
+    defaults, description = estimate(folder)
+    assert (defaults.steps, defaults.guidance_scale, description) == (9, 3.5, "dots")
 
 
 @pytest.mark.parametrize(

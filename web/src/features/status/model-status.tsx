@@ -46,9 +46,9 @@ export function DemoModelNotice({ model, description }: { model: string; descrip
       <AlertTriangle aria-hidden="true" className="h-4 w-4" />
       <AlertTitle>Demo model</AlertTitle>
       <AlertDescription>
-        The worker runs the built-in demo model ({model}), a small SDXL trained on a toy world. It draws{" "}
-        {description || "flat shapes on flat backgrounds"}. Put SDXL weights in <code className="font-mono">models/</code>{" "}
-        and set <code className="font-mono">PY_MODEL_PATH</code> for real pictures.
+        The worker runs the built-in demo model ({model}), a small SDXL trained on a toy world.
+        {description && ` It draws ${description}.`} Put SDXL weights in <code className="font-mono">models/</code> and
+        set <code className="font-mono">PY_MODEL_PATH</code> for real pictures.
       </AlertDescription>
     </Alert>
   );
